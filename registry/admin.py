@@ -1,0 +1,236 @@
+"""The staff's home: entering and correcting municipalities, partnerships and their history.
+
+Every model keeps its history (django-simple-history): the "History" button of each object
+shows who changed what and when, and any earlier version can be reverted from there.
+Searches ignore case and accents and look at every name, so "koln" and "Cologne" find Köln.
+"""
+
+from django.contrib import admin
+from django.db.models import Max, Min, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from registry.models import (
+    AlternativeName,
+    Association,
+    Country,
+    Event,
+    KindChange,
+    Membership,
+    Municipality,
+    Partnership,
+    Region,
+    Source,
+    StatusChange,
+    Theme,
+)
+
+
+class QuerySetSearchMixin:
+    """Search through the model's own ``QuerySet.search()``: folded, over every name.
+
+    ``search_fields`` stays set because the admin requires it for autocomplete targets;
+    the matching itself is the queryset's.
+    """
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.search(search_term), False
+
+
+class DecadeListFilter(admin.SimpleListFilter):
+    title = _("decade of start")
+    parameter_name = "decade"
+
+    def lookups(self, request, model_admin):
+        bounds = model_admin.get_queryset(request).aggregate(first=Min("start"), last=Max("start"))
+        if not bounds["first"]:
+            return []
+        first = int(bounds["first"][:4]) // 10 * 10
+        last = int(bounds["last"][:4]) // 10 * 10
+        return [(str(decade), f"{decade}s") for decade in range(last, first - 1, -10)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not (value.isdigit() and len(value) == 4):
+            return queryset.none()
+        return queryset.filter(start__gte=value, start__lt=f"{int(value) + 10:04d}")
+
+
+class PartnerCountryListFilter(admin.SimpleListFilter):
+    """A country on either side, or of any member."""
+
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        countries = Country.objects.filter(municipalities__isnull=False).distinct()
+        return [(country.code, country.name) for country in countries]
+
+    def queryset(self, request, queryset):
+        code = self.value()
+        if not code:
+            return queryset
+        return queryset.filter(
+            Q(first__country__code=code)
+            | Q(second__country__code=code)
+            | Q(
+                pk__in=Membership.objects.filter(municipality__country__code=code).values(
+                    "partnership"
+                )
+            )
+        )
+
+
+@admin.register(Source)
+class SourceAdmin(SimpleHistoryAdmin):
+    list_display = ["citation", "publisher", "published", "url", "accessed"]
+    search_fields = ["citation", "publisher", "url", "key"]
+    prepopulated_fields = {"key": ["citation"]}
+
+
+@admin.register(Country)
+class CountryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_en", "name_de", "ended"]
+    list_filter = [("ended", admin.EmptyFieldListFilter)]
+    search_fields = ["code", "alpha3", "name_en", "name_de"]
+    autocomplete_fields = ["successors"]
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "country"]
+    list_select_related = ["country"]
+    list_filter = [("country", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "code"]
+    autocomplete_fields = ["country"]
+
+
+class AlternativeNameInline(admin.TabularInline):
+    model = AlternativeName
+    extra = 0
+    fields = ["name", "kind", "language", "used_from", "used_until", "sources"]
+    autocomplete_fields = ["sources"]
+
+
+class MunicipalityEventInline(admin.StackedInline):
+    model = Event
+    fk_name = "municipality"
+    extra = 0
+    fields = [("kind", "award"), "title", ("date", "country_at_time"), "place", "description"]
+    show_change_link = True
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(QuerySetSearchMixin, SimpleHistoryAdmin):
+    list_display = ["name", "kind", "country", "region", "partner_count", "seeking_partner"]
+    list_select_related = ["country", "region"]
+    list_filter = ["kind", "seeking_partner", ("country", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["country", "region", "parent", "successor", "sources"]
+    readonly_fields = ["partner_count"]
+    inlines = [AlternativeNameInline, MunicipalityEventInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "kind", "country", "region"]}),
+        (_("Place"), {"fields": [("latitude", "longitude"), "population", "website"]}),
+        (_("Belonging"), {"fields": ["parent", ("successor", "merged")]}),
+        (_("Identifiers"), {"fields": [("wikidata_id", "geonames_id")]}),
+        (_("Seeking a partner"), {"fields": ["seeking_partner", "seeking_description"]}),
+        (None, {"fields": ["partner_count", "sources"]}),
+    ]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["municipality", "side", "joined", "left", "name_at_signing", "country_at_signing"]
+    autocomplete_fields = ["municipality", "country_at_signing"]
+    verbose_name_plural = _("members of a network, or joint partners of one side")
+
+
+class KindChangeInline(admin.TabularInline):
+    model = KindChange
+    extra = 0
+    fields = ["kind", "date", "recognised_by", "note", "sources"]
+    autocomplete_fields = ["recognised_by", "sources"]
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    fields = ["status", "date", "note", "sources"]
+    autocomplete_fields = ["sources"]
+
+
+class PartnershipEventInline(admin.StackedInline):
+    model = Event
+    fk_name = "partnership"
+    extra = 0
+    fields = [("kind", "award"), "title", "date", "place", "participants", "description"]
+    show_change_link = True
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(QuerySetSearchMixin, SimpleHistoryAdmin):
+    list_display = ["__str__", "kind", "start", "end", "status"]
+    list_select_related = ["first", "second"]
+    list_filter = ["kind", "status", PartnerCountryListFilter, DecadeListFilter]
+    search_fields = ["name"]
+    autocomplete_fields = [
+        "first",
+        "first_country_at_signing",
+        "second",
+        "second_country_at_signing",
+        "continues",
+        "themes",
+        "associations",
+        "sources",
+    ]
+    inlines = [MembershipInline, KindChangeInline, StatusChangeInline, PartnershipEventInline]
+    fieldsets = [
+        (None, {"fields": ["kind", "status", "name", "slug"]}),
+        (
+            _("Partners"),
+            {
+                "fields": [
+                    "first",
+                    ("first_name_at_signing", "first_country_at_signing"),
+                    "second",
+                    ("second_name_at_signing", "second_country_at_signing"),
+                ]
+            },
+        ),
+        (_("Dates"), {"fields": [("start", "end"), "continues"]}),
+        (
+            _("Details"),
+            {"fields": ["initiative", "themes", "associations", "description", "sources"]},
+        ),
+    ]
+
+
+@admin.register(Event)
+class EventAdmin(SimpleHistoryAdmin):
+    list_display = ["date", "title", "kind", "award", "partnership", "municipality"]
+    list_select_related = ["partnership__first", "partnership__second", "municipality"]
+    list_filter = ["kind", "award"]
+    search_fields = ["title", "description", "place"]
+    autocomplete_fields = ["partnership", "municipality", "country_at_time", "sources"]
+
+
+@admin.register(Theme)
+class ThemeAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name_en", "name_de"]
+    search_fields = ["slug", "name_en", "name_de"]
+
+
+@admin.register(Association)
+class AssociationAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "municipality", "founded", "website"]
+    list_select_related = ["municipality"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["municipality"]

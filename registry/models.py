@@ -1,0 +1,1109 @@
+"""The registry's data: countries, municipalities, partnerships, their histories and sources.
+
+A partnership is symmetric: ``first`` and ``second`` are the two sides of a bilateral kind (for
+an adoption, ``first`` is the sponsor and ``second`` the sponsored place). A multilateral network
+has no sides; its members, and a side's joint partners (Köln's partner "Corinto/El Realejo" is
+one partnership with two Nicaraguan municipalities), are :class:`Membership` rows.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Exists, F, Func, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.utils.text import slugify
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from registry.dates import PartialDateField
+from registry.text import fold
+
+
+def _localized(obj, field):
+    """The German or English variant of a name, following the active language."""
+    language = (get_language() or "en")[:2]
+    return getattr(obj, f"{field}_{language}", "") or getattr(obj, f"{field}_en")
+
+
+def end_not_before_start(start, end):
+    """Q for "end is not before start", at the precision of each date.
+
+    Partial dates compare as ISO text; an end that is a prefix of the start ("1980" against
+    "1980-05-22") lies in the same period and is not before it.
+    """
+    return (
+        Q(**{f"{end}__isnull": True})
+        | Q(**{f"{start}__isnull": True})
+        | Q(**{f"{end}__gte": F(start)})
+        | Q(**{f"{start}__startswith": F(end)})
+    )
+
+
+class SourceManager(models.Manager):
+    def get_by_natural_key(self, key):
+        return self.get(key=key)
+
+
+class Source(models.Model):
+    key = models.SlugField(
+        _("key"),
+        max_length=100,
+        unique=True,
+        help_text=_("Short stable identifier used by fixtures, e.g. koeln-de-partnerstaedte."),
+    )
+    citation = models.CharField(_("citation"), max_length=500)
+    url = models.URLField(_("URL"), max_length=500, blank=True)
+    publisher = models.CharField(_("publisher"), max_length=200, blank=True)
+    published = PartialDateField(_("published"), null=True, blank=True)
+    accessed = models.DateField(_("accessed"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = SourceManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["citation"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    def __str__(self):
+        return self.citation
+
+    def natural_key(self):
+        return (self.key,)
+
+
+class CountryQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(ended__isnull=True)
+
+    def historical(self):
+        return self.filter(ended__isnull=False)
+
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class Country(models.Model):
+    code = models.CharField(
+        _("code"),
+        max_length=4,
+        unique=True,
+        help_text=_("ISO 3166-1 alpha-2 (DE), or ISO 3166-3 alpha-4 for a former state (DDDE)."),
+    )
+    alpha3 = models.CharField(_("alpha-3 code"), max_length=3, blank=True)
+    name_en = models.CharField(_("English name"), max_length=100)
+    name_de = models.CharField(_("German name"), max_length=100)
+    ended = PartialDateField(
+        _("ended"),
+        null=True,
+        blank=True,
+        help_text=_("When a former state ceased to exist (ISO 3166-3 withdrawal date)."),
+    )
+    successors = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        related_name="predecessors",
+        blank=True,
+        verbose_name=_("successor states"),
+    )
+
+    objects = CountryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name_en"]
+        verbose_name = _("country")
+        verbose_name_plural = _("countries")
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+    @property
+    def name(self):
+        return _localized(self, "name")
+
+    @property
+    def historical(self):
+        return self.ended is not None
+
+
+class RegionManager(models.Manager):
+    def get_by_natural_key(self, country_code, name):
+        return self.get(country__code=country_code, name=name)
+
+
+class Region(models.Model):
+    """A first-level division: a Bundesland, a département, a county, a prefecture."""
+
+    country = models.ForeignKey(
+        Country, models.PROTECT, related_name="regions", verbose_name=_("country")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("ISO 3166-2 code"), max_length=10, blank=True)
+
+    objects = RegionManager()
+
+    class Meta:
+        ordering = ["country", "name"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["country", "name"],
+                name="region_unique_name_per_country",
+                violation_error_message=_("This country already has a region of that name."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (*self.country.natural_key(), self.name)
+
+    natural_key.dependencies = ["registry.country"]
+
+
+class MunicipalityQuerySet(models.QuerySet):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+    def search(self, term):
+        """Match the folded name or any alternative name; "koln" and "Cologne" find Köln."""
+        key = fold(term)
+        if not key:
+            return self
+        return self.filter(
+            Q(name_folded__contains=key)
+            | Exists(
+                AlternativeName.objects.filter(
+                    municipality=OuterRef("pk"), name_folded__contains=key
+                )
+            )
+        )
+
+    def for_list(self):
+        return self.select_related("country", "region")
+
+    def ranked(self):
+        return self.for_list().filter(partner_count__gt=0).order_by("-partner_count", "name")
+
+    def recount_partners(self):
+        """Store the count of partnerships in force for every municipality in this queryset.
+
+        The counting rule: official twinnings with status active, each partnership once
+        (a joint partner such as Corinto/El Realejo counts once for Köln), domestic partners
+        included. Runs as one UPDATE, so callers keep it inside their transaction.
+        """
+        in_force = Partnership.objects.counted().filter(
+            Q(first=OuterRef("pk"))
+            | Q(second=OuterRef("pk"))
+            | Exists(
+                Membership.objects.filter(
+                    partnership=OuterRef("pk"), municipality=OuterRef(OuterRef("pk"))
+                )
+            )
+        )
+        count = in_force.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
+        return self.update(partner_count=Coalesce(Subquery(count[:1]), 0))
+
+
+class Municipality(models.Model):
+    class Kind(models.TextChoices):
+        CITY = "city", _("city or town")
+        MUNICIPALITY = "municipality", _("municipality")
+        BOROUGH = "borough", _("borough or district")
+        COUNTY = "county", _("county")
+        REGION = "region", _("region, state or prefecture")
+
+    name = models.CharField(_("local name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.CITY)
+    country = models.ForeignKey(
+        Country, models.PROTECT, related_name="municipalities", verbose_name=_("country")
+    )
+    region = models.ForeignKey(
+        Region,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="municipalities",
+        verbose_name=_("region"),
+    )
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=8, decimal_places=5, null=True, blank=True
+    )
+    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="parts",
+        verbose_name=_("part of"),
+        help_text=_("The body it belongs to, e.g. Berlin for Berlin-Neukölln."),
+    )
+    successor = models.ForeignKey(
+        "self",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="predecessors",
+        verbose_name=_("merged into"),
+        help_text=_("The municipality it became part of, e.g. Kouvola for Kuusankoski."),
+    )
+    merged = PartialDateField(_("merged on"), null=True, blank=True)
+    wikidata_id = models.CharField(
+        _("Wikidata id"),
+        max_length=20,
+        blank=True,
+        help_text=_("For example Q365 for Köln."),
+    )
+    geonames_id = models.PositiveIntegerField(_("GeoNames id"), null=True, blank=True)
+    seeking_partner = models.BooleanField(_("seeks a partner"), default=False)
+    seeking_description = models.TextField(
+        _("what it seeks"),
+        blank=True,
+        help_text=_("Country, size, themes: what a partner should bring."),
+    )
+    website = models.URLField(_("website"), max_length=300, blank=True)
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="municipalities", verbose_name=_("sources")
+    )
+    name_folded = models.CharField(max_length=200, editable=False, db_index=True)
+    partner_count = models.PositiveIntegerField(
+        _("partnerships in force"),
+        default=0,
+        editable=False,
+        db_index=True,
+        help_text=_("Kept up to date by the registry; see the counting rule."),
+    )
+
+    objects = MunicipalityQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["name_folded", "partner_count"])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+        indexes = [models.Index(fields=["country", "name_folded"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="municipality_latitude_range",
+                violation_error_message=_("Latitude lies between -90 and 90."),
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="municipality_longitude_range",
+                violation_error_message=_("Longitude lies between -180 and 180."),
+            ),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name="municipality_coordinates_together",
+                violation_error_message=_("Give both latitude and longitude, or neither."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")),
+                name="municipality_not_own_parent",
+                violation_error_message=_("A municipality cannot be part of itself."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(successor=F("id")),
+                name="municipality_not_own_successor",
+                violation_error_message=_("A municipality cannot merge into itself."),
+            ),
+            models.UniqueConstraint(
+                fields=["wikidata_id"],
+                condition=~Q(wikidata_id=""),
+                name="municipality_unique_wikidata_id",
+                violation_error_message=_("Another municipality has this Wikidata id."),
+            ),
+            models.UniqueConstraint(
+                fields=["geonames_id"],
+                name="municipality_unique_geonames_id",
+                violation_error_message=_("Another municipality has this GeoNames id."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_folded = fold(self.name)
+        if kwargs.get("update_fields") and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "name_folded"}
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def clean(self):
+        super().clean()
+        if self.wikidata_id:
+            self.wikidata_id = self.wikidata_id.strip().upper()
+            if not (self.wikidata_id[:1] == "Q" and self.wikidata_id[1:].isdigit()):
+                raise ValidationError(
+                    {"wikidata_id": _("A Wikidata id is Q followed by digits, e.g. Q365.")}
+                )
+        if self.region_id and self.country_id and self.region.country_id != self.country_id:
+            raise ValidationError({"region": _("This region belongs to another country.")})
+        if self.pk and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("A municipality cannot be part of itself.")})
+        if self.pk and self.successor_id == self.pk:
+            raise ValidationError({"successor": _("A municipality cannot merge into itself.")})
+
+    @classmethod
+    def unique_slug(cls, name, country_code=""):
+        """A free slug for a new municipality: the name, then name and country, then numbered."""
+        base = slugify(fold(name)) or "municipality"
+        candidates = [base, f"{base}-{country_code.lower()}" if country_code else None]
+        for candidate in filter(None, candidates):
+            if not cls.objects.filter(slug=candidate).exists():
+                return candidate
+        number = 2
+        while cls.objects.filter(slug=f"{candidates[-1] or base}-{number}").exists():
+            number += 1
+        return f"{candidates[-1] or base}-{number}"
+
+
+class AlternativeNameManager(models.Manager):
+    def get_by_natural_key(self, municipality_slug, name):
+        return self.get(municipality__slug=municipality_slug, name=name)
+
+
+class AlternativeName(models.Model):
+    class Kind(models.TextChoices):
+        EXONYM = "exonym", _("name in another language")
+        HISTORICAL = "historical", _("historical name")
+        OFFICIAL = "official", _("other official name")
+        VARIANT = "variant", _("spelling variant")
+
+    municipality = models.ForeignKey(
+        Municipality,
+        models.CASCADE,
+        related_name="alternative_names",
+        verbose_name=_("municipality"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.EXONYM)
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, help_text=_("ISO 639-1 code, e.g. de.")
+    )
+    used_from = models.PositiveSmallIntegerField(_("used from (year)"), null=True, blank=True)
+    used_until = models.PositiveSmallIntegerField(_("used until (year)"), null=True, blank=True)
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="alternative_names", verbose_name=_("sources")
+    )
+    name_folded = models.CharField(max_length=200, editable=False, db_index=True)
+
+    objects = AlternativeNameManager()
+    history = HistoricalRecords(excluded_fields=["name_folded"])
+
+    class Meta:
+        ordering = ["municipality", "name"]
+        verbose_name = _("alternative name")
+        verbose_name_plural = _("alternative names")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "name"],
+                name="alternative_name_unique_per_municipality",
+                violation_error_message=_("This municipality already has that name."),
+            ),
+            models.CheckConstraint(
+                condition=Q(used_until__isnull=True)
+                | Q(used_from__isnull=True)
+                | Q(used_until__gte=F("used_from")),
+                name="alternative_name_years_in_order",
+                violation_error_message=_("A name cannot go out of use before it came into use."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.used_from or self.used_until:
+            return f"{self.name} ({self.used_from or ''}–{self.used_until or ''})"
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_folded = fold(self.name)
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (*self.municipality.natural_key(), self.name)
+
+    natural_key.dependencies = ["registry.municipality"]
+
+
+class SlugManager(models.Manager):
+    """Natural key by slug, for the small lookup tables."""
+
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Theme(models.Model):
+    slug = models.SlugField(_("slug"), max_length=50, unique=True)
+    name_en = models.CharField(_("English name"), max_length=100)
+    name_de = models.CharField(_("German name"), max_length=100)
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["name_en"]
+        verbose_name = _("theme")
+        verbose_name_plural = _("themes")
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    @property
+    def name(self):
+        return _localized(self, "name")
+
+
+class Association(models.Model):
+    """A partnership association or office (Partnerschaftsverein, twinning association)."""
+
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    municipality = models.ForeignKey(
+        Municipality,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="associations",
+        verbose_name=_("based in"),
+    )
+    website = models.URLField(_("website"), max_length=300, blank=True)
+    founded = PartialDateField(_("founded"), null=True, blank=True)
+
+    objects = SlugManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("partnership association")
+        verbose_name_plural = _("partnership associations")
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+class PartnershipQuerySet(models.QuerySet):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+    def counted(self):
+        """The partnerships the ranking counts today: official twinnings in force."""
+        return self.filter(kind=Partnership.Kind.OFFICIAL, status=Partnership.Status.ACTIVE)
+
+    def bilateral(self):
+        return self.exclude(kind=Partnership.Kind.NETWORK)
+
+    def networks(self):
+        return self.filter(kind=Partnership.Kind.NETWORK)
+
+    def involving(self, municipality):
+        return self.filter(
+            Q(first=municipality)
+            | Q(second=municipality)
+            | Exists(
+                Membership.objects.filter(partnership=OuterRef("pk"), municipality=municipality)
+            )
+        )
+
+    def search(self, term):
+        """Match the partnership's name or any name of a side or member, folded."""
+        key = fold(term)
+        if not key:
+            return self
+        matching = Municipality.objects.search(key).values("pk")
+        return self.filter(
+            Q(name__icontains=term)
+            | Q(first__in=matching)
+            | Q(second__in=matching)
+            | Exists(
+                Membership.objects.filter(partnership=OuterRef("pk"), municipality__in=matching)
+            )
+        )
+
+    def for_list(self):
+        return self.select_related("first__country", "second__country")
+
+
+class Partnership(models.Model):
+    class Kind(models.TextChoices):
+        OFFICIAL = "official", _("official twinning")
+        FRIENDSHIP = "friendship", _("friendship")
+        CONTACT = "contact", _("informal contact")
+        PROJECT = "project", _("project-limited partnership")
+        ADOPTION = "adoption", _("adoption or sponsorship")
+        NETWORK = "network", _("multilateral network")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        DORMANT = "dormant", _("dormant")
+        ENDED = "ended", _("ended")
+
+    class Initiative(models.TextChoices):
+        ADMINISTRATION = "administration", _("town administration")
+        COUNCIL = "council", _("council")
+        MAYOR = "mayor", _("mayor")
+        ASSOCIATION = "association", _("association")
+        CITIZENS = "citizens", _("citizens")
+        SCHOOL = "school", _("school")
+        CHURCH = "church", _("church")
+        UNIVERSITY = "university", _("university")
+        BUSINESS = "business", _("business")
+        OCCUPATION = "occupation", _("occupying power")
+        OTHER = "other", _("other")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.OFFICIAL)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=200,
+        unique=True,
+        blank=True,
+        help_text=_("Left empty, it is made from the partners' names."),
+    )
+    name = models.CharField(
+        _("name"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Required for a network; for a bilateral partnership only where the partners' "
+            "names do not say it, e.g. Köln – Corinto / El Realejo."
+        ),
+    )
+    first = models.ForeignKey(
+        Municipality,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="partnerships_as_first",
+        verbose_name=_("first partner (sponsor of an adoption)"),
+    )
+    first_name_at_signing = models.CharField(
+        _("first partner's name at signing"), max_length=200, blank=True
+    )
+    first_country_at_signing = models.ForeignKey(
+        Country,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("first partner's country at signing"),
+    )
+    second = models.ForeignKey(
+        Municipality,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="partnerships_as_second",
+        verbose_name=_("second partner (sponsored side of an adoption)"),
+    )
+    second_name_at_signing = models.CharField(
+        _("second partner's name at signing"), max_length=200, blank=True
+    )
+    second_country_at_signing = models.ForeignKey(
+        Country,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("second partner's country at signing"),
+    )
+    start = PartialDateField(_("start"), null=True, blank=True)
+    end = PartialDateField(_("end"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.ACTIVE)
+    continues = models.ForeignKey(
+        "self",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="continued_by",
+        verbose_name=_("continues"),
+        help_text=_("An earlier partnership this one carries on, e.g. after a merger."),
+    )
+    initiative = models.CharField(
+        _("initiative from"), max_length=20, choices=Initiative, blank=True
+    )
+    themes = models.ManyToManyField(
+        Theme, blank=True, related_name="partnerships", verbose_name=_("themes")
+    )
+    associations = models.ManyToManyField(
+        Association,
+        blank=True,
+        related_name="partnerships",
+        verbose_name=_("partnership associations"),
+    )
+    description = models.TextField(_("description"), blank=True)
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="partnerships", verbose_name=_("sources")
+    )
+
+    objects = PartnershipQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start", "slug"]
+        verbose_name = _("partnership")
+        verbose_name_plural = _("partnerships")
+        indexes = [
+            models.Index(fields=["kind", "status"]),
+            models.Index(fields=["start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(first=F("second")),
+                name="partnership_not_with_itself",
+                violation_error_message=_("A municipality cannot be partnered with itself."),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="network", first__isnull=True, second__isnull=True)
+                    | (~Q(kind="network") & Q(first__isnull=False, second__isnull=False))
+                ),
+                name="partnership_bilateral_has_two_sides",
+                violation_error_message=_(
+                    "A bilateral partnership has exactly two partners; "
+                    "a network has members instead."
+                ),
+            ),
+            models.UniqueConstraint(
+                Least("first", "second"),
+                Greatest("first", "second"),
+                "kind",
+                name="partnership_unique_pair_per_kind",
+                violation_error_message=_(
+                    "These two municipalities already have a partnership of this kind."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=end_not_before_start("start", "end"),
+                name="partnership_end_not_before_start",
+                violation_error_message=_("The end cannot be before the start."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="network") | ~Q(name=""),
+                name="partnership_network_has_name",
+                violation_error_message=_("A network needs a name."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.name or not (self.first_id and self.second_id):
+            return self.name or self.slug
+        return f"{self.first.name} – {self.second.name}"
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = self._free_slug()
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.kind == self.Kind.NETWORK:
+            if self.first_id or self.second_id:
+                errors["first"] = _(
+                    "A network has no sides: add its towns as members below instead."
+                )
+            if not self.name:
+                errors["name"] = _("A network needs a name.")
+        else:
+            if not self.first_id:
+                errors["first"] = _("A bilateral partnership needs a first partner.")
+            if not self.second_id:
+                errors["second"] = _("A bilateral partnership needs a second partner.")
+            if self.first_id and self.first_id == self.second_id:
+                errors["second"] = _("A municipality cannot be partnered with itself.")
+        if self.start and self.end and not self._end_not_before_start():
+            errors["end"] = _("The end cannot be before the start.")
+        if errors:
+            raise ValidationError(errors)
+        duplicate = self.duplicate_pair()
+        if duplicate is not None:
+            raise ValidationError(
+                {
+                    "second": _(
+                        "These two municipalities already have a partnership of this kind: "
+                        "%(partnership)s."
+                    )
+                    % {"partnership": duplicate}
+                }
+            )
+
+    def _end_not_before_start(self):
+        return self.end >= self.start or self.start.startswith(self.end)
+
+    def duplicate_pair(self):
+        """Another partnership of the same kind between the same two towns, either way round."""
+        if not (self.first_id and self.second_id):
+            return None
+        pair = Q(first_id=self.first_id, second_id=self.second_id) | Q(
+            first_id=self.second_id, second_id=self.first_id
+        )
+        return (
+            Partnership.objects.filter(pair, kind=self.kind)
+            .exclude(pk=self.pk)
+            .select_related("first", "second")
+            .first()
+        )
+
+    def _free_slug(self):
+        if self.kind == self.Kind.NETWORK or not (self.first_id and self.second_id):
+            base = slugify(fold(self.name)) or "network"
+        else:
+            base = f"{self.first.slug}--{self.second.slug}"
+        base = base[:180]
+        candidates = [base, f"{base}--{self.kind}"]
+        for candidate in candidates:
+            if not Partnership.objects.filter(slug=candidate).exclude(pk=self.pk).exists():
+                return candidate
+        number = 2
+        while Partnership.objects.filter(slug=f"{base}--{number}").exists():
+            number += 1
+        return f"{base}--{number}"
+
+    @property
+    def is_network(self):
+        return self.kind == self.Kind.NETWORK
+
+    def municipality_ids(self):
+        """Every municipality in it: the two sides and every member."""
+        ids = {self.first_id, self.second_id}
+        ids.update(self.memberships.values_list("municipality_id", flat=True))
+        ids.discard(None)
+        return ids
+
+
+class MembershipManager(models.Manager):
+    def get_by_natural_key(self, partnership_slug, municipality_slug):
+        return self.get(partnership__slug=partnership_slug, municipality__slug=municipality_slug)
+
+
+class Membership(models.Model):
+    """A member of a network, or a joint partner on one side of a bilateral partnership."""
+
+    class Side(models.TextChoices):
+        NONE = "", _("network member")
+        FIRST = "first", _("joint partner on the first side")
+        SECOND = "second", _("joint partner on the second side")
+
+    partnership = models.ForeignKey(
+        Partnership, models.CASCADE, related_name="memberships", verbose_name=_("partnership")
+    )
+    municipality = models.ForeignKey(
+        Municipality, models.PROTECT, related_name="memberships", verbose_name=_("municipality")
+    )
+    side = models.CharField(_("side"), max_length=10, choices=Side, blank=True, default="")
+    joined = PartialDateField(_("joined"), null=True, blank=True)
+    left = PartialDateField(_("left"), null=True, blank=True)
+    name_at_signing = models.CharField(_("name at joining"), max_length=200, blank=True)
+    country_at_signing = models.ForeignKey(
+        Country,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("country at joining"),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="memberships", verbose_name=_("sources")
+    )
+
+    objects = MembershipManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["partnership", "joined", "municipality"]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "municipality"],
+                name="membership_once_per_partnership",
+                violation_error_message=_("This municipality is already a member."),
+            ),
+            models.CheckConstraint(
+                condition=end_not_before_start("joined", "left"),
+                name="membership_left_not_before_joined",
+                violation_error_message=_("A member cannot leave before it joined."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.municipality} ({self.partnership})"
+
+    def natural_key(self):
+        return (*self.partnership.natural_key(), *self.municipality.natural_key())
+
+    natural_key.dependencies = ["registry.partnership", "registry.municipality"]
+
+    def clean(self):
+        super().clean()
+        partnership = self.partnership if self.partnership_id else None
+        if partnership is None:
+            return
+        if partnership.is_network and self.side:
+            raise ValidationError({"side": _("Members of a network have no side; leave it empty.")})
+        if not partnership.is_network and not self.side:
+            raise ValidationError({"side": _("Say which side this joint partner belongs to.")})
+        if self.municipality_id and self.municipality_id in (
+            partnership.first_id,
+            partnership.second_id,
+        ):
+            raise ValidationError(
+                {"municipality": _("This municipality is already one of the two partners.")}
+            )
+        if (
+            self.joined
+            and self.left
+            and not (self.left >= self.joined or self.joined.startswith(self.left))
+        ):
+            raise ValidationError({"left": _("A member cannot leave before it joined.")})
+
+
+class DatedChangeManager(models.Manager):
+    def get_by_natural_key(self, partnership_slug, value, date):
+        field = "kind" if self.model is KindChange else "status"
+        return self.get(partnership__slug=partnership_slug, **{field: value}, date=date)
+
+
+class KindChange(models.Model):
+    """A dated claim that a partnership was of a kind from then on.
+
+    Conflicting claims are all kept, each with its sources: Keighley adopted Poix-du-Nord in
+    1920 by one source and 1921 by another; Düsseldorf–Reading was called a twinning by Reading
+    in 1975 and by Düsseldorf in 1988.
+    """
+
+    partnership = models.ForeignKey(
+        Partnership, models.CASCADE, related_name="kind_changes", verbose_name=_("partnership")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Partnership.Kind)
+    date = PartialDateField(_("from"))
+    recognised_by = models.ForeignKey(
+        Municipality,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recognised by"),
+        help_text=_("Where only one side calls it so from this date."),
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="kind_changes", verbose_name=_("sources")
+    )
+
+    objects = DatedChangeManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["partnership", "date"]
+        verbose_name = _("change of kind")
+        verbose_name_plural = _("history of kind")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "kind", "date"],
+                name="kind_change_unique_per_date",
+                violation_error_message=_("This change of kind is already recorded."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date.display()}"
+
+    def natural_key(self):
+        return (*self.partnership.natural_key(), self.kind, str(self.date))
+
+    natural_key.dependencies = ["registry.partnership"]
+
+
+class StatusChange(models.Model):
+    partnership = models.ForeignKey(
+        Partnership, models.CASCADE, related_name="status_changes", verbose_name=_("partnership")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Partnership.Status)
+    date = PartialDateField(_("from"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="status_changes", verbose_name=_("sources")
+    )
+
+    objects = DatedChangeManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["partnership", "date"]
+        verbose_name = _("change of status")
+        verbose_name_plural = _("history of status")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "status", "date"],
+                name="status_change_unique_per_date",
+                violation_error_message=_("This change of status is already recorded."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_status_display()} {self.date.display()}"
+
+    def natural_key(self):
+        return (*self.partnership.natural_key(), self.status, str(self.date))
+
+    natural_key.dependencies = ["registry.partnership"]
+
+
+class EventManager(models.Manager):
+    def get_by_natural_key(self, partnership_slug, municipality_slug, kind, date, title):
+        subject = (
+            {"partnership__slug": partnership_slug}
+            if partnership_slug
+            else {"partnership": None, "municipality__slug": municipality_slug}
+        )
+        return self.get(**subject, kind=kind, date=date, title=title)
+
+
+class Event(models.Model):
+    """A dated happening in the life of a partnership, a network or a municipality."""
+
+    class Kind(models.TextChoices):
+        FIRST_CONTACT = "first_contact", _("first contact")
+        COUNCIL_RESOLUTION = "council_resolution", _("council resolution")
+        VISIT = "visit", _("visit")
+        RETURN_VISIT = "return_visit", _("return visit")
+        SIGNING = "signing", _("signing of the certificate")
+        RE_SIGNING = "re_signing", _("re-signing")
+        KIND_CHANGE = "kind_change", _("change of kind")
+        SUSPENSION = "suspension", _("suspension")
+        REACTIVATION = "reactivation", _("reactivation")
+        TERMINATION = "termination", _("termination")
+        ANNIVERSARY = "anniversary", _("anniversary")
+        PROJECT = "project", _("project")
+        NETWORK_MEETING = "network_meeting", _("network meeting")
+        AWARD = "award", _("award")
+        FOUNDING = "founding", _("founding")
+        OTHER = "other", _("other")
+
+    class Award(models.TextChoices):
+        """The Council of Europe's Europe Prize ladder, lowest step first."""
+
+        EUROPEAN_DIPLOMA = "european_diploma", _("European Diploma")
+        FLAG_OF_HONOUR = "flag_of_honour", _("Flag of Honour")
+        PLAQUE_OF_HONOUR = "plaque_of_honour", _("Plaque of Honour")
+        EUROPE_PRIZE = "europe_prize", _("Europe Prize")
+        OTHER = "other", _("other honour")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind)
+    title = models.CharField(_("title"), max_length=200)
+    date = PartialDateField(_("date"))
+    partnership = models.ForeignKey(
+        Partnership,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("partnership or network"),
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("municipality"),
+    )
+    award = models.CharField(_("award"), max_length=30, choices=Award, blank=True)
+    country_at_time = models.ForeignKey(
+        Country,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("country at the time"),
+    )
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    participants = models.TextField(_("participants"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="events", verbose_name=_("sources")
+    )
+
+    objects = EventManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "title"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        indexes = [models.Index(fields=["kind", "date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(partnership__isnull=False) | Q(municipality__isnull=False),
+                name="event_has_subject",
+                violation_error_message=_("An event belongs to a partnership or a municipality."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="award", award__gt="") | (~Q(kind="award") & Q(award="")),
+                name="event_award_level_only_for_awards",
+                violation_error_message=_("An award names its level; other events have none."),
+            ),
+            models.UniqueConstraint(
+                fields=["partnership", "kind", "date", "title"],
+                condition=Q(partnership__isnull=False),
+                name="event_unique_per_partnership",
+                violation_error_message=_("This event is already recorded."),
+            ),
+            models.UniqueConstraint(
+                fields=["municipality", "kind", "date", "title"],
+                condition=Q(partnership__isnull=True),
+                name="event_unique_per_municipality",
+                violation_error_message=_("This event is already recorded."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date.display()} {self.title}"
+
+    def natural_key(self):
+        return (
+            self.partnership.slug if self.partnership_id else None,
+            self.municipality.slug if self.municipality_id else None,
+            self.kind,
+            str(self.date),
+            self.title,
+        )
+
+    natural_key.dependencies = ["registry.partnership", "registry.municipality"]
+
+    def clean(self):
+        super().clean()
+        if not (self.partnership_id or self.municipality_id):
+            raise ValidationError(
+                _("An event belongs to a partnership or a municipality: choose one.")
+            )
+        if self.kind == self.Kind.AWARD and not self.award:
+            raise ValidationError({"award": _("Name the level of the award.")})
+        if self.kind != self.Kind.AWARD and self.award:
+            raise ValidationError({"award": _("Only an award has a level.")})

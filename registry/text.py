@@ -1,0 +1,48 @@
+"""Name folding: how the registry compares names, ignoring case and accents.
+
+"Köln", "KOLN" and "koln" fold to the same key, as do "Košice" and "Kosice", so that search
+and import matching behave the same on SQLite and PostgreSQL (the key is computed in Python
+and stored beside the name, not left to a database collation).
+"""
+
+import unicodedata
+
+# Letters that Unicode does not decompose into a base letter and a mark.
+_SPECIAL = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "ŀ": "l",
+        "’": "'",
+        "‘": "'",
+        "‐": "-",
+        "‑": "-",
+        "–": "-",
+        "—": "-",
+    }
+)
+
+
+def fold(text):
+    """Lower-case ``text`` without accents and with single spaces."""
+    text = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
+    # Drop combining accents and invisible format characters (zero-width space, bidi marks).
+    text = "".join(
+        char
+        for char in text
+        if not unicodedata.combining(char) and unicodedata.category(char) != "Cf"
+    )
+    return " ".join(text.casefold().split())
