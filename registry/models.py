@@ -1101,7 +1101,11 @@ class Event(models.Model):
         super().clean()
         if not (self.partnership_id or self.municipality_id):
             raise ValidationError(
-                _("An event belongs to a partnership or a municipality: choose one.")
+                {
+                    "partnership": _(
+                        "An event belongs to a partnership or a municipality: choose one."
+                    )
+                }
             )
         if self.kind == self.Kind.AWARD and not self.award:
             raise ValidationError({"award": _("Name the level of the award.")})

@@ -1,0 +1,69 @@
+"""Plain helpers that create registry records; countries come from the migration."""
+
+import itertools
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils.text import slugify
+
+from registry.models import Country, Membership, Municipality, Partnership
+from registry.text import fold
+
+_numbers = itertools.count(1)
+
+
+def country(code):
+    return Country.objects.get(code=code)
+
+
+def municipality(name, code="DE", **fields):
+    """A municipality in the country with ISO code ``code``; the slug is made unique."""
+    fields.setdefault("slug", f"{slugify(fold(name))}-{next(_numbers)}")
+    return Municipality.objects.create(name=name, country=country(code), **fields)
+
+
+def partnership(first, second, kind=Partnership.Kind.OFFICIAL, **fields):
+    return Partnership.objects.create(first=first, second=second, kind=kind, **fields)
+
+
+def network(name, *members, **fields):
+    created = Partnership.objects.create(kind=Partnership.Kind.NETWORK, name=name, **fields)
+    for member in members:
+        Membership.objects.create(partnership=created, municipality=member)
+    return created
+
+
+def staff_user(username, group=None, **fields):
+    user = User.objects.create_user(username, password="a-long-test-password", **fields)
+    user.is_staff = True
+    user.save()
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def editor(db):
+    return staff_user("editor", group="Editors")
+
+
+@pytest.fixture
+def reviewer(db):
+    return staff_user("reviewer", group="Reviewers")
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("boss", password="a-long-test-password")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer):
+    client.force_login(reviewer)
+    return client
