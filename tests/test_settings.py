@@ -1,0 +1,64 @@
+"""Settings come from the environment, with safe defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRINT = (
+    "from django.conf import settings as s; "
+    "print(s.DEBUG, s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME'], "
+    "s.ALLOWED_HOSTS)"
+)
+
+
+def run_settings(**env):
+    """Import the settings in a fresh interpreter with exactly these variables."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE="twinning.settings")
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", f"import django; django.setup(); {PRINT}"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = run_settings()
+    assert result.returncode == 1
+    assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_defaults_to_sqlite_in_the_project_with_debug_off():
+    result = run_settings(
+        SECRET_KEY="k" * 50, ALLOWED_HOSTS="twinning.example, www.twinning.example"
+    )
+    assert result.stdout.split("\n")[0] == (
+        f"False django.db.backends.sqlite3 {ROOT / 'db.sqlite3'} "
+        "['twinning.example', 'www.twinning.example']"
+    )
+
+
+def test_database_url_selects_postgresql():
+    result = run_settings(DEBUG="1", DATABASE_URL="postgres://postgres@127.0.0.1:5432/twinning")
+    assert result.stdout.split("\n")[0] == (
+        "True django.db.backends.postgresql twinning ['localhost', '127.0.0.1', '[::1]']"
+    )
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_unreadable_debug_is_a_clear_error(value):
+    result = run_settings(DEBUG=value, SECRET_KEY="k" * 50)
+    assert result.returncode == 1
+    assert f"DEBUG must be one of 1/0, true/false, yes/no, on/off; got {value!r}." in result.stderr
