@@ -276,6 +276,7 @@ class Municipality(models.Model):
     sources = models.ManyToManyField(
         Source, blank=True, related_name="municipalities", verbose_name=_("sources")
     )
+    # Derived by registry.signals on every save, fixtures included.
     name_folded = models.CharField(max_length=200, editable=False, db_index=True)
     partner_count = models.PositiveIntegerField(
         _("partnerships in force"),
@@ -337,9 +338,9 @@ class Municipality(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
-        self.name_folded = fold(self.name)
-        if kwargs.get("update_fields") and "name" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "name_folded"}
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_folded"}
         super().save(*args, **kwargs)
 
     def natural_key(self):
@@ -430,10 +431,6 @@ class AlternativeName(models.Model):
         if self.used_from or self.used_until:
             return f"{self.name} ({self.used_from or ''}–{self.used_until or ''})"
         return self.name
-
-    def save(self, *args, **kwargs):
-        self.name_folded = fold(self.name)
-        super().save(*args, **kwargs)
 
     def natural_key(self):
         return (*self.municipality.natural_key(), self.name)

@@ -1,5 +1,7 @@
 """Keep derived data in step with the records it is derived from.
 
+``name_folded`` is the case- and accent-free search key of a name.
+
 ``Municipality.partner_count`` is what the ranking reads, so ranking never counts memberships
 on a request. Every save or delete of a partnership or membership recounts the municipalities
 it touched (before and after the change) in the same transaction.
@@ -9,10 +11,18 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from registry.models import Membership, Municipality, Partnership
+from registry.models import AlternativeName, Membership, Municipality, Partnership
+from registry.text import fold
 
 EDITORS = "Editors"
 REVIEWERS = "Reviewers"
+
+
+@receiver(pre_save, sender=Municipality)
+@receiver(pre_save, sender=AlternativeName)
+def fold_name(sender, instance, update_fields=None, **kwargs):
+    """Keep the search key of a name; a signal, so that fixtures (raw saves) get it too."""
+    instance.name_folded = fold(instance.name)
 
 
 def _sides(partnership):
