@@ -8,7 +8,7 @@ one partnership with two Nicaraguan municipalities), are :class:`Membership` row
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, F, Func, OuterRef, Q, Subquery
+from django.db.models import Case, Exists, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.text import slugify
 from django.utils.translation import get_language
@@ -191,6 +191,19 @@ class MunicipalityQuerySet(models.QuerySet):
     def ranked(self):
         return self.for_list().filter(partner_count__gt=0).order_by("-partner_count", "name")
 
+    def ranked_on(self, day):
+        """Municipalities with their count of partnerships in force at the end of ``day``."""
+        count = Subquery(
+            _count(_involving_outer(Partnership.objects.in_force_on(day)))[:1],
+            output_field=models.IntegerField(),
+        )
+        return (
+            self.for_list()
+            .annotate(partners_then=Coalesce(count, 0))
+            .filter(partners_then__gt=0)
+            .order_by("-partners_then", "name")
+        )
+
     def recount_partners(self):
         """Store the count of partnerships in force for every municipality in this queryset.
 
@@ -198,17 +211,31 @@ class MunicipalityQuerySet(models.QuerySet):
         (a joint partner such as Corinto/El Realejo counts once for Köln), domestic partners
         included. Runs as one UPDATE, so callers keep it inside their transaction.
         """
-        in_force = Partnership.objects.counted().filter(
-            Q(first=OuterRef("pk"))
-            | Q(second=OuterRef("pk"))
-            | Exists(
-                Membership.objects.filter(
-                    partnership=OuterRef("pk"), municipality=OuterRef(OuterRef("pk"))
-                )
+        count = _count(_involving_outer(Partnership.objects.counted()))
+        return self.update(partner_count=Coalesce(Subquery(count[:1]), 0))
+
+
+def _involving_outer(partnerships):
+    """Partnerships in which the outer query's municipality is a side or a member."""
+    return partnerships.filter(
+        Q(first=OuterRef("pk"))
+        | Q(second=OuterRef("pk"))
+        | Exists(
+            Membership.objects.filter(
+                partnership=OuterRef("pk"), municipality=OuterRef(OuterRef("pk"))
             )
         )
-        count = in_force.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
-        return self.update(partner_count=Coalesce(Subquery(count[:1]), 0))
+    )
+
+
+def _count(queryset):
+    """A one-value COUNT(*) of ``queryset``, for use as a correlated subquery."""
+    return queryset.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
+
+
+def _latest_up_to(dated_changes, day):
+    """The latest of the dated changes up to ``day``; of equal dates, the first recorded."""
+    return dated_changes.filter(date__lte=day).order_by("-date", "pk")
 
 
 class Municipality(models.Model):
@@ -506,6 +533,40 @@ class PartnershipQuerySet(models.QuerySet):
     def counted(self):
         """The partnerships the ranking counts today: official twinnings in force."""
         return self.filter(kind=Partnership.Kind.OFFICIAL, status=Partnership.Status.ACTIVE)
+
+    def in_force_on(self, day):
+        """Official twinnings in force at the end of ``day`` (a date), from the dated records.
+
+        The kind on that day is the latest recorded change of kind up to it (with no recorded
+        change, the current kind); where sources disagree, the earliest claim of a kind
+        counts from its date. The status is the latest recorded change up to that day (with
+        no recorded change, the current status; before the first, active). A partnership
+        counts once it has started and until it ends; one without a start date counts today
+        but in no past year.
+        """
+        day = day.isoformat()
+        kinds = KindChange.objects.filter(partnership=OuterRef("pk"))
+        statuses = StatusChange.objects.filter(partnership=OuterRef("pk"))
+        kind_then = Case(
+            When(Exists(kinds), then=Subquery(_latest_up_to(kinds, day).values("kind")[:1])),
+            default=F("kind"),
+        )
+        status_then = Case(
+            When(
+                Exists(statuses),
+                then=Coalesce(
+                    Subquery(_latest_up_to(statuses, day).values("status")[:1]),
+                    Value(Partnership.Status.ACTIVE.value),
+                ),
+            ),
+            default=F("status"),
+        )
+        return (
+            self.alias(kind_then=kind_then, status_then=status_then)
+            .filter(kind_then=Partnership.Kind.OFFICIAL, status_then=Partnership.Status.ACTIVE)
+            .filter(start__lte=day)
+            .filter(Q(end__isnull=True) | Q(end__gt=day))
+        )
 
     def bilateral(self):
         return self.exclude(kind=Partnership.Kind.NETWORK)

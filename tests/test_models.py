@@ -1,5 +1,6 @@
 """Integrity rules: each one enforced by the database and explained by ``clean()``."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -442,3 +443,52 @@ def test_natural_keys_round_trip(koeln, liverpool):
         assert manager.get_by_natural_key(*obj.natural_key()) == obj
     assert link.natural_key() == (f"{koeln.slug}--{liverpool.slug}",)
     assert event.natural_key() == (link.slug, None, "signing", "1952", "Signing of the certificate")
+
+
+# Counting on a past date, from the dated records
+
+
+def test_in_force_on_reads_kind_and_status_histories_and_dates(koeln, liverpool):
+    keighley, poix = municipality("Keighley", "GB"), municipality("Poix-du-Nord", "FR")
+    volgograd, kyoto = municipality("Volgograd", "RU"), municipality("Kyoto", "JP")
+    undated = partnership(koeln, municipality("Undated", "FR"))
+    adoption = partnership(keighley, poix, start="1920")
+    KindChange.objects.create(partnership=adoption, kind=Kind.ADOPTION, date="1920")
+    KindChange.objects.create(partnership=adoption, kind=Kind.ADOPTION, date="1921")
+    KindChange.objects.create(partnership=adoption, kind=Kind.OFFICIAL, date="1986")
+    suspended = partnership(koeln, volgograd, start="1988-11", status=Partnership.Status.SUSPENDED)
+    StatusChange.objects.create(partnership=suspended, status="suspended", date="2022")
+    ended = partnership(koeln, kyoto, start="1963", end="1977")
+    liverpool_link = partnership(koeln, liverpool, start="1952")
+
+    def in_force(year, month=12, day=31):
+        on = datetime.date(year, month, day)
+        return set(Partnership.objects.in_force_on(on))
+
+    assert in_force(1951) == set()
+    assert in_force(1970) == {liverpool_link, ended}
+    assert in_force(1976) == {liverpool_link, ended}
+    assert in_force(1977) == {liverpool_link}
+    assert in_force(1985) == {liverpool_link}
+    assert in_force(1988) == {liverpool_link, adoption, suspended}
+    assert in_force(2021) == {liverpool_link, adoption, suspended}
+    assert in_force(2022) == {liverpool_link, adoption}
+    assert undated not in in_force(2026)
+    assert set(Partnership.objects.counted()) == {liverpool_link, adoption, undated, ended}
+
+
+def test_ranked_on_counts_each_partnership_once_with_dense_order(koeln, liverpool):
+    corinto, el_realejo = municipality("Corinto", "NI"), municipality("El Realejo", "NI")
+    joint = partnership(koeln, corinto, start="1988", name="Köln – Corinto / El Realejo")
+    Membership.objects.create(partnership=joint, municipality=el_realejo, side="second")
+    partnership(koeln, liverpool, start="1952")
+    ranking = [
+        (m.name, m.partners_then)
+        for m in Municipality.objects.ranked_on(datetime.date(1990, 12, 31))
+    ]
+    assert ranking == [("Köln", 2), ("Corinto", 1), ("El Realejo", 1), ("Liverpool", 1)]
+    ranking_1960 = [
+        (m.name, m.partners_then)
+        for m in Municipality.objects.ranked_on(datetime.date(1960, 12, 31))
+    ]
+    assert ranking_1960 == [("Köln", 1), ("Liverpool", 1)]
