@@ -70,7 +70,10 @@ class PartialDate(str):
         if month is not None and not 1 <= month <= 12:
             raise ValueError(f"{value!r} has no month {month}")
         if day is not None:
-            datetime.date(year, month, day)  # raises ValueError for 1980-02-30
+            try:
+                datetime.date(year, month, day)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a date in the calendar") from None
         return super().__new__(cls, value)
 
     @classmethod

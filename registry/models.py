@@ -6,6 +6,7 @@ has no sides; its members, and a side's joint partners (Köln's partner "Corinto
 one partnership with two Nicaraguan municipalities), are :class:`Membership` rows.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, Exists, F, Func, OuterRef, Q, Subquery, Value, When
@@ -167,6 +168,37 @@ class Region(models.Model):
     natural_key.dependencies = ["registry.country"]
 
 
+class ImportRun(models.Model):
+    """One run of ``import_partnerships`` that wrote to the registry: what came in, from where."""
+
+    created = models.DateTimeField(_("imported at"), auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    file_name = models.CharField(_("file"), max_length=500)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    municipalities_created = models.PositiveIntegerField(_("municipalities created"), default=0)
+    municipalities_matched = models.PositiveIntegerField(_("municipalities matched"), default=0)
+    partnerships_created = models.PositiveIntegerField(_("partnerships created"), default=0)
+    duplicates_merged = models.PositiveIntegerField(_("duplicates merged"), default=0)
+    already_present = models.PositiveIntegerField(_("already in the registry"), default=0)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created:%Y-%m-%d %H:%M})"
+
+
 class MunicipalityQuerySet(models.QuerySet):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -302,6 +334,15 @@ class Municipality(models.Model):
     website = models.URLField(_("website"), max_length=300, blank=True)
     sources = models.ManyToManyField(
         Source, blank=True, related_name="municipalities", verbose_name=_("sources")
+    )
+    import_run = models.ForeignKey(
+        ImportRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="municipalities",
+        verbose_name=_("created by import"),
     )
     # Derived by registry.signals on every save, fixtures included.
     name_folded = models.CharField(max_length=200, editable=False, db_index=True)
@@ -712,6 +753,15 @@ class Partnership(models.Model):
     description = models.TextField(_("description"), blank=True)
     sources = models.ManyToManyField(
         Source, blank=True, related_name="partnerships", verbose_name=_("sources")
+    )
+    import_run = models.ForeignKey(
+        ImportRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="partnerships",
+        verbose_name=_("created by import"),
     )
 
     objects = PartnershipQuerySet.as_manager()

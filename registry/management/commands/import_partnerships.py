@@ -1,0 +1,70 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from registry.importing import COLUMNS, REQUIRED, ImportFileError, import_partnerships
+
+
+class Command(BaseCommand):
+    help = (
+        "Import partnerships from a UTF-8 CSV file with a header row. Required columns: "
+        f"{', '.join(REQUIRED)}; optional: {', '.join(c for c in COLUMNS if c not in REQUIRED)}. "
+        "Towns are matched by any of their names in the same country, accents and case "
+        "ignored. By default nothing is written if any row is bad."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the CSV file ('-' reads standard input)")
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="write the good rows and report the bad ones",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="write nothing; report what would happen"
+        )
+
+    def handle(self, *args, file, skip_invalid, dry_run, **options):
+        if file == "-":
+            data, name = sys.stdin.buffer.read(), "<stdin>"
+        else:
+            path = Path(file)
+            try:
+                data, name = path.read_bytes(), str(path)
+            except OSError as error:
+                raise CommandError(f"cannot read {file}: {error.strerror}") from None
+        try:
+            report = import_partnerships(
+                data,
+                file_name=name,
+                skip_invalid=skip_invalid,
+                dry_run=dry_run,
+                progress=self._progress if self.stderr.isatty() else None,
+            )
+        except ImportFileError as error:
+            raise CommandError(f"{name}: {error} Nothing was imported.") from None
+        for problem in report.errors:
+            self.stderr.write(f"{name}: {problem}")
+        self.stdout.write("Imported:" if report.written else "Checked (nothing written):")
+        width = max(len(label) for label in report.summary())
+        for label, value in report.summary().items():
+            self.stdout.write(f"  {label:<{width}}  {value}")
+        if dry_run:
+            self.stdout.write("Dry run: nothing was written.")
+        elif report.errors and not skip_invalid:
+            raise CommandError(
+                f"{report.rows_rejected} bad row(s); nothing was imported. Correct them, "
+                "or use --skip-invalid to import the good rows."
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Imported as run {report.run.pk}."))
+
+    def _progress(self, done, total):
+        width = 30
+        filled = width * done // total
+        self.stderr.write(
+            f"\rchecking rows [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            ending="\n" if done == total else "",
+        )
+        self.stderr.flush()
