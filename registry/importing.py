@@ -185,12 +185,13 @@ def read_records(data):
             start_line, line = line + 1, reader.line_num
             if not any(value.strip() for value in values):
                 continue
-            if len(values) != len(header):
+            if len(values) > len(header):
                 yield (
                     start_line,
                     {None: f"has {len(values)} fields where the header has {len(header)}"},
                 )
                 continue
+            values += [""] * (len(header) - len(values))  # trailing empty fields left out
             yield (
                 start_line,
                 {
@@ -478,7 +479,7 @@ class _Plan:
         towns = self._write_towns(run)
         sources = self._write_sources()
         partnerships = []
-        slugs = set(Partnership.objects.values_list("slug", flat=True))
+        slugs = set(Partnership.objects.order_by().values_list("slug", flat=True))
         for (kind, _refs), row in self.new_pairs.items():
             first, second = (towns[ref] for ref in row.refs)
             partnerships.append(
@@ -529,7 +530,7 @@ class _Plan:
                 new_regions[key] = Region(country=side.home, name=side.region)
         Region.objects.bulk_create(new_regions.values(), batch_size=BATCH)
         regions.update({key: region.pk for key, region in new_regions.items()})
-        slugs = set(Municipality.objects.values_list("slug", flat=True))
+        slugs = set(Municipality.objects.order_by().values_list("slug", flat=True))
         towns = []
         for side in self.new_towns.values():
             base = slugify(fold(side.name))[:150] or "municipality"
