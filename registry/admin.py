@@ -6,6 +6,8 @@ Searches ignore case and accents and look at every name, so "koln" and "Cologne"
 """
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Max, Min, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -24,6 +26,32 @@ from registry.models import (
     StatusChange,
     Theme,
 )
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """The history admin, with reverting reserved for those who may change.
+
+    django-simple-history shows the revert form to anyone who may view the object and saves
+    whatever is posted to it; a Reviewer (view only) must not be able to revert.
+    """
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        # simple_history calls select_related() with no names when a model has no foreign key
+        # (Source), which Django 6.1 deprecates; name the relations, or none at all.
+        related = [
+            field.name
+            for field in history_manager.model.tracked_fields
+            if isinstance(field, models.ForeignKey)
+        ]
+        if not isinstance(history_manager.model.history_user, property):
+            related.append("history_user")
+        history = history_manager.filter(**{pk_name: object_id})
+        return history.select_related(*related) if related else history
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST" and not self.has_change_history_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class QuerySetSearchMixin:
@@ -86,7 +114,7 @@ class PartnerCountryListFilter(admin.SimpleListFilter):
 
 
 @admin.register(Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(HistoryAdmin):
     list_display = ["citation", "publisher", "published", "url", "accessed"]
     search_fields = ["citation", "publisher", "url", "key"]
     prepopulated_fields = {"key": ["citation"]}
@@ -125,7 +153,7 @@ class MunicipalityEventInline(admin.StackedInline):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(QuerySetSearchMixin, SimpleHistoryAdmin):
+class MunicipalityAdmin(QuerySetSearchMixin, HistoryAdmin):
     list_display = ["name", "kind", "country", "region", "partner_count", "seeking_partner"]
     list_select_related = ["country", "region"]
     list_filter = ["kind", "seeking_partner", ("country", admin.RelatedOnlyFieldListFilter)]
@@ -175,7 +203,7 @@ class PartnershipEventInline(admin.StackedInline):
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(QuerySetSearchMixin, SimpleHistoryAdmin):
+class PartnershipAdmin(QuerySetSearchMixin, HistoryAdmin):
     list_display = ["__str__", "kind", "start", "end", "status"]
     list_select_related = ["first", "second"]
     list_filter = ["kind", "status", PartnerCountryListFilter, DecadeListFilter]
@@ -213,7 +241,7 @@ class PartnershipAdmin(QuerySetSearchMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(SimpleHistoryAdmin):
+class EventAdmin(HistoryAdmin):
     list_display = ["date", "title", "kind", "award", "partnership", "municipality"]
     list_select_related = ["partnership__first", "partnership__second", "municipality"]
     list_filter = ["kind", "award"]
@@ -228,7 +256,7 @@ class ThemeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Association)
-class AssociationAdmin(SimpleHistoryAdmin):
+class AssociationAdmin(HistoryAdmin):
     list_display = ["name", "municipality", "founded", "website"]
     list_select_related = ["municipality"]
     search_fields = ["name"]
