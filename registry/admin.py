@@ -6,9 +6,11 @@ Searches ignore case and accents and look at every name, so "koln" and "Cologne"
 """
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Max, Min, Q
+from django.db.models import Q
+from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -26,6 +28,20 @@ from registry.models import (
     StatusChange,
     Theme,
 )
+
+
+def partial_date_column(field, description):
+    """A changelist column showing a :class:`PartialDate` at its precision, sorted by the field.
+
+    "1988", "November 1988" or "May 22, 1980" instead of the stored ISO text.
+    """
+
+    @admin.display(description=description, ordering=field)
+    def column(self, obj):
+        value = getattr(obj, field)
+        return value.display() if value else None
+
+    return column
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -68,24 +84,30 @@ class QuerySetSearchMixin:
 
 
 class DecadeListFilter(admin.SimpleListFilter):
+    """The decade a partnership started in: only the decades that have one are offered."""
+
     title = _("decade of start")
     parameter_name = "decade"
 
     def lookups(self, request, model_admin):
-        bounds = model_admin.get_queryset(request).aggregate(first=Min("start"), last=Max("start"))
-        if not bounds["first"]:
-            return []
-        first = int(bounds["first"][:4]) // 10 * 10
-        last = int(bounds["last"][:4]) // 10 * 10
-        return [(str(decade), f"{decade}s") for decade in range(last, first - 1, -10)]
+        decades = (
+            model_admin.get_queryset(request)
+            .filter(start__isnull=False)
+            .annotate(decade=Substr("start", 1, 3))
+            .order_by("-decade")
+            .values_list("decade", flat=True)
+            .distinct()
+        )
+        return [(f"{decade}0", _("%(decade)s0s") % {"decade": decade}) for decade in decades]
 
     def queryset(self, request, queryset):
         value = self.value()
         if not value:
             return queryset
-        if not (value.isdigit() and len(value) == 4):
-            return queryset.none()
-        return queryset.filter(start__gte=value, start__lt=f"{int(value) + 10:04d}")
+        if not (len(value) == 4 and value.isdigit() and value.endswith("0")):
+            # The admin's own answer to a lookup it cannot apply: the "?e=1" error page.
+            raise IncorrectLookupParameters(f"{value!r} is not a decade such as 1980.")
+        return queryset.filter(start__startswith=value[:3])
 
 
 class PartnerCountryListFilter(admin.SimpleListFilter):
@@ -115,17 +137,21 @@ class PartnerCountryListFilter(admin.SimpleListFilter):
 
 @admin.register(Source)
 class SourceAdmin(HistoryAdmin):
-    list_display = ["citation", "publisher", "published", "url", "accessed"]
+    list_display = ["citation", "publisher", "published_display", "url", "accessed"]
     search_fields = ["citation", "publisher", "url", "key"]
     prepopulated_fields = {"key": ["citation"]}
+
+    published_display = partial_date_column("published", _("published"))
 
 
 @admin.register(Country)
 class CountryAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_en", "name_de", "ended"]
+    list_display = ["code", "name_en", "name_de", "ended_display"]
     list_filter = [("ended", admin.EmptyFieldListFilter)]
     search_fields = ["code", "alpha3", "name_en", "name_de"]
     autocomplete_fields = ["successors"]
+
+    ended_display = partial_date_column("ended", _("ended"))
 
 
 @admin.register(Region)
@@ -204,7 +230,7 @@ class PartnershipEventInline(admin.StackedInline):
 
 @admin.register(Partnership)
 class PartnershipAdmin(QuerySetSearchMixin, HistoryAdmin):
-    list_display = ["__str__", "kind", "start", "end", "status"]
+    list_display = ["__str__", "kind", "start_display", "end_display", "status"]
     list_select_related = ["first", "second"]
     list_filter = ["kind", "status", PartnerCountryListFilter, DecadeListFilter]
     search_fields = ["name"]
@@ -239,14 +265,19 @@ class PartnershipAdmin(QuerySetSearchMixin, HistoryAdmin):
         ),
     ]
 
+    start_display = partial_date_column("start", _("start"))
+    end_display = partial_date_column("end", _("end"))
+
 
 @admin.register(Event)
 class EventAdmin(HistoryAdmin):
-    list_display = ["date", "title", "kind", "award", "partnership", "municipality"]
+    list_display = ["date_display", "title", "kind", "award", "partnership", "municipality"]
     list_select_related = ["partnership__first", "partnership__second", "municipality"]
     list_filter = ["kind", "award"]
     search_fields = ["title", "description", "place"]
     autocomplete_fields = ["partnership", "municipality", "country_at_time", "sources"]
+
+    date_display = partial_date_column("date", _("date"))
 
 
 @admin.register(Theme)
@@ -257,8 +288,10 @@ class ThemeAdmin(admin.ModelAdmin):
 
 @admin.register(Association)
 class AssociationAdmin(HistoryAdmin):
-    list_display = ["name", "municipality", "founded", "website"]
+    list_display = ["name", "municipality", "founded_display", "website"]
     list_select_related = ["municipality"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["municipality"]
+
+    founded_display = partial_date_column("founded", _("founded"))
