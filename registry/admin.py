@@ -19,6 +19,7 @@ from registry.models import (
     Association,
     Country,
     Event,
+    ImportRun,
     KindChange,
     Membership,
     Municipality,
@@ -144,6 +145,36 @@ class SourceAdmin(HistoryAdmin):
     published_display = partial_date_column("published", _("published"))
 
 
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """What each run of ``import_partnerships`` brought in; written by the command only."""
+
+    list_display = [
+        "created",
+        "file_name",
+        "user",
+        "rows_read",
+        "rows_rejected",
+        "municipalities_created",
+        "municipalities_matched",
+        "partnerships_created",
+        "duplicates_merged",
+        "already_present",
+    ]
+    list_select_related = ["user"]
+    search_fields = ["file_name", "sha256"]
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Country)
 class CountryAdmin(admin.ModelAdmin):
     list_display = ["code", "name_en", "name_de", "ended_display"]
@@ -186,7 +217,7 @@ class MunicipalityAdmin(QuerySetSearchMixin, HistoryAdmin):
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["country", "region", "parent", "successor", "sources"]
-    readonly_fields = ["partner_count"]
+    readonly_fields = ["partner_count", "import_run"]
     inlines = [AlternativeNameInline, MunicipalityEventInline]
     fieldsets = [
         (None, {"fields": ["name", "slug", "kind", "country", "region"]}),
@@ -194,7 +225,7 @@ class MunicipalityAdmin(QuerySetSearchMixin, HistoryAdmin):
         (_("Belonging"), {"fields": ["parent", ("successor", "merged")]}),
         (_("Identifiers"), {"fields": [("wikidata_id", "geonames_id")]}),
         (_("Seeking a partner"), {"fields": ["seeking_partner", "seeking_description"]}),
-        (None, {"fields": ["partner_count", "sources"]}),
+        (None, {"fields": ["partner_count", "sources", "import_run"]}),
     ]
 
 
@@ -244,6 +275,7 @@ class PartnershipAdmin(QuerySetSearchMixin, HistoryAdmin):
         "associations",
         "sources",
     ]
+    readonly_fields = ["import_run"]
     inlines = [MembershipInline, KindChangeInline, StatusChangeInline, PartnershipEventInline]
     fieldsets = [
         (None, {"fields": ["kind", "status", "name", "slug"]}),
@@ -261,7 +293,16 @@ class PartnershipAdmin(QuerySetSearchMixin, HistoryAdmin):
         (_("Dates"), {"fields": [("start", "end"), "continues"]}),
         (
             _("Details"),
-            {"fields": ["initiative", "themes", "associations", "description", "sources"]},
+            {
+                "fields": [
+                    "initiative",
+                    "themes",
+                    "associations",
+                    "description",
+                    "sources",
+                    "import_run",
+                ]
+            },
         ),
     ]
 
