@@ -1,0 +1,1082 @@
+"""The admin as staff use it: search, filters, validation, permissions, history, query counts."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from conftest import country, municipality, network, partnership
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test import Client
+
+from registry.models import (
+    AlternativeName,
+    Association,
+    Country,
+    Event,
+    ImportRun,
+    KindChange,
+    Membership,
+    Municipality,
+    Partnership,
+    Region,
+    Source,
+    StatusChange,
+    Theme,
+)
+
+# Helpers: read what the admin shows, and post a form back as a browser would.
+
+
+class _ResultTable(HTMLParser):
+    """The text of every cell of the changelist table, row by row, header first."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+        self._in_table = False
+        self._row = None
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and ("id", "result_list") in attrs:
+            self._in_table = True
+        elif self._in_table and tag == "tr":
+            self._row = []
+        elif self._in_table and tag in ("td", "th") and self._row is not None:
+            classes = (dict(attrs).get("class") or "").split()
+            self._cell = None if {"action-checkbox", "action-checkbox-column"} & {*classes} else []
+
+    def handle_endtag(self, tag):
+        if not self._in_table:
+            return
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._in_table = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table(response):
+    """The changelist as a person reads it: the column titles, then one list per row."""
+    assert response.status_code == 200
+    parser = _ResultTable()
+    parser.feed(response.content.decode())
+    return parser.rows
+
+
+def rows(response):
+    """The first column (the object's name) of every row of a changelist."""
+    return [row[0] for row in table(response)[1:]]
+
+
+def form_data(response):
+    """The POST data of the admin form in ``response``, unchanged: fields and inline forms."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context.get("inline_admin_formsets", []):
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    data = {}
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if value is None or value is False:
+                continue
+            if value is True:
+                data[field.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[field.html_name] = [str(item) for item in value]
+            else:
+                data[field.html_name] = str(value)
+    return data
+
+
+def form_errors(response):
+    """The messages on the main form, by field; ``__all__`` for those on the whole form."""
+    assert response.status_code == 200
+    return {
+        name: list(messages) for name, messages in response.context["adminform"].form.errors.items()
+    }
+
+
+def inline_errors(response):
+    """The messages on the rows of every inline, by formset prefix, for the inlines with any."""
+    errors = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        row_errors = [
+            {name: list(messages) for name, messages in form.errors.items()} for form in formset
+        ]
+        if any(row_errors) or formset.non_form_errors():
+            errors[formset.prefix] = row_errors
+    return errors
+
+
+def form_data_as(user, url):
+    """The unchanged form at ``url`` as ``user`` would receive it, from a client of their own."""
+    client = Client()
+    client.force_login(user)
+    return form_data(client.get(url))
+
+
+def empty_inlines(data, **totals):
+    """Set the inline management forms of an add form to ``totals`` rows (zero when not given)."""
+    for prefix in ("memberships", "kind_changes", "status_changes", "events"):
+        data[f"{prefix}-TOTAL_FORMS"] = str(totals.get(prefix, 0))
+    return data
+
+
+def koeln(**fields):
+    town = municipality("Köln", slug="koeln", **fields)
+    AlternativeName.objects.create(municipality=town, name="Cologne", language="en")
+    return town
+
+
+def liverpool():
+    town = municipality("Liverpool", "GB", slug="liverpool")
+    AlternativeName.objects.create(municipality=town, name="Lerpwl", language="cy")
+    return town
+
+
+ADD = "/admin/registry/partnership/add/"
+
+
+def change_url(obj):
+    return f"/admin/registry/{obj._meta.model_name}/{obj.pk}/change/"
+
+
+# Search.
+
+
+@pytest.mark.parametrize("term", ["koln", "KÖLN", "Koeln", "Cologne", "cologne"])
+def test_municipality_search_finds_koeln_by_any_name_without_accents(admin_client, term):
+    koeln()
+    liverpool()
+    municipality("Košice", "SK")
+    response = admin_client.get("/admin/registry/municipality/", {"q": term})
+    expected = [] if term == "Koeln" else ["Köln"]
+    assert rows(response) == expected
+
+
+def test_municipality_search_ignores_the_hacek(admin_client):
+    koeln()
+    municipality("Košice", "SK")
+    response = admin_client.get("/admin/registry/municipality/", {"q": "kosice"})
+    assert rows(response) == ["Košice"]
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("koln", ["Köln – Liverpool", "Köln – Kraków"]),
+        ("Cologne", ["Köln – Liverpool", "Köln – Kraków"]),
+        ("lerpwl", ["Köln – Liverpool", "Liverpool – Dublin"]),
+        ("dublin", ["Liverpool – Dublin"]),
+        ("krakow", ["Hanse", "Köln – Kraków"]),
+        ("hanse", ["Hanse"]),
+    ],
+)
+def test_partnership_search_finds_either_partner_or_member_by_any_name(
+    admin_client, term, expected
+):
+    cologne, scouse = koeln(), liverpool()
+    krakow = municipality("Kraków", "PL")
+    partnership(cologne, scouse, start="1952")
+    partnership(scouse, municipality("Dublin", "IE"), start="1997")
+    partnership(cologne, krakow, start="2011")
+    network("Hanse", krakow, municipality("Brugge", "BE"), start="1980")
+    response = admin_client.get("/admin/registry/partnership/", {"q": term})
+    assert rows(response) == expected
+
+
+def test_autocomplete_finds_koeln_by_folded_name(editor_client):
+    cologne = koeln()
+    liverpool()
+    municipality("Kölleda")
+    response = editor_client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "registry",
+            "model_name": "partnership",
+            "field_name": "first",
+            "term": "koln",
+        },
+    )
+    assert response.json() == {
+        "results": [{"id": str(cologne.pk), "text": "Köln"}],
+        "pagination": {"more": False},
+    }
+
+
+def test_autocomplete_finds_koeln_by_english_name(editor_client):
+    cologne = koeln()
+    liverpool()
+    response = editor_client.get(
+        "/admin/autocomplete/",
+        {
+            "app_label": "registry",
+            "model_name": "membership",
+            "field_name": "municipality",
+            "term": "cologne",
+        },
+    )
+    assert response.json() == {
+        "results": [{"id": str(cologne.pk), "text": "Köln"}],
+        "pagination": {"more": False},
+    }
+
+
+# Filters.
+
+
+@pytest.fixture
+def four_partnerships(db):
+    cologne, scouse = koeln(), liverpool()
+    partnership(cologne, scouse, start="1952")
+    partnership(scouse, municipality("Dublin", "IE"), start="1997-05")
+    partnership(
+        cologne, municipality("Kraków", "PL"), kind=Partnership.Kind.FRIENDSHIP, start="1959-12-31"
+    )
+    partnership(
+        municipality("Bonn"),
+        municipality("Oxford", "GB"),
+        status=Partnership.Status.ENDED,
+        start="1960",
+        end="1990",
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"kind__exact": "friendship"}, ["Köln – Kraków"]),
+        ({"status__exact": "ended"}, ["Bonn – Oxford"]),
+        ({"country": "GB"}, ["Köln – Liverpool", "Bonn – Oxford", "Liverpool – Dublin"]),
+        ({"country": "IE"}, ["Liverpool – Dublin"]),
+        ({"country": "FR"}, []),
+        ({"decade": "1950"}, ["Köln – Liverpool", "Köln – Kraków"]),
+        ({"decade": "1990"}, ["Liverpool – Dublin"]),
+        ({"decade": "1970"}, []),
+        ({"country": "DE", "decade": "1960"}, ["Bonn – Oxford"]),
+    ],
+)
+def test_partnership_filters(admin_client, four_partnerships, query, expected):
+    response = admin_client.get("/admin/registry/partnership/", query)
+    assert rows(response) == expected
+
+
+def test_partnership_country_filter_counts_network_members(admin_client):
+    koeln()
+    network("Hanse", municipality("Brugge", "BE"), start="1980")
+    network("Eurocities", municipality("Lyon", "FR"), start="1986")
+    response = admin_client.get("/admin/registry/partnership/", {"country": "BE"})
+    assert rows(response) == ["Hanse"]
+
+
+def test_decade_filter_offers_only_decades_with_a_start(admin_client, four_partnerships):
+    response = admin_client.get("/admin/registry/partnership/")
+    decade_filter = response.context["cl"].filter_specs[3]
+    assert decade_filter.lookup_choices == [
+        ("1990", "1990s"),
+        ("1960", "1960s"),
+        ("1950", "1950s"),
+    ]
+
+
+@pytest.mark.parametrize("decade", ["abc", "1955", "19500"])
+def test_an_invalid_decade_is_the_admins_error_page_not_an_empty_list(
+    admin_client, four_partnerships, decade
+):
+    response = admin_client.get("/admin/registry/partnership/", {"decade": decade})
+    assert (response.status_code, response["Location"]) == (
+        302,
+        "/admin/registry/partnership/?e=1",
+    )
+    error_page = admin_client.get("/admin/registry/partnership/", {"decade": decade, "e": "1"})
+    assert [t.name for t in error_page.templates][0] == "admin/invalid_setup.html"
+
+
+def test_municipality_filters_by_country_and_kind(admin_client):
+    koeln()
+    liverpool()
+    municipality("Rhein-Erft-Kreis", kind=Municipality.Kind.COUNTY)
+    response = admin_client.get(
+        "/admin/registry/municipality/", {"country__id__exact": country("DE").pk}
+    )
+    assert rows(response) == ["Köln", "Rhein-Erft-Kreis"]
+    response = admin_client.get("/admin/registry/municipality/", {"kind__exact": "county"})
+    assert rows(response) == ["Rhein-Erft-Kreis"]
+
+
+# Dates at their precision.
+
+
+def test_partnership_changelist_shows_dates_at_their_precision(admin_client):
+    cologne, scouse = koeln(), liverpool()
+    partnership(cologne, scouse, start="1952")
+    partnership(cologne, municipality("Turku", "FI"), start="1988-11", end="2000")
+    partnership(scouse, municipality("Dublin", "IE"), start="1980-05-22", end="1980")
+    response = admin_client.get("/admin/registry/partnership/")
+    assert table(response) == [
+        ["Partnership", "Kind", "Start", "End", "Status"],
+        ["Köln – Liverpool", "official twinning", "1952", "-", "active"],
+        ["Liverpool – Dublin", "official twinning", "May 22, 1980", "1980", "active"],
+        ["Köln – Turku", "official twinning", "November 1988", "2000", "active"],
+    ]
+
+
+def test_partnership_changelist_sorts_by_the_date_not_its_text(admin_client):
+    cologne, scouse = koeln(), liverpool()
+    partnership(cologne, scouse, start="1952")
+    partnership(cologne, municipality("Turku", "FI"), start="1988-11")
+    partnership(scouse, municipality("Dublin", "IE"), start="1980-05-22")
+    # Column 3 is the start (0 is the action checkbox); "-" sorts descending.
+    response = admin_client.get("/admin/registry/partnership/", {"o": "-3"})
+    assert [row[2] for row in table(response)[1:]] == ["November 1988", "May 22, 1980", "1952"]
+
+
+def test_event_changelist_shows_the_date_at_its_precision(admin_client):
+    signed = partnership(koeln(), liverpool(), start="1952")
+    Event.objects.create(
+        kind=Event.Kind.SIGNING, title="Signing in Köln", date="1952-03", partnership=signed
+    )
+    Event.objects.create(
+        kind=Event.Kind.ANNIVERSARY,
+        title="Fiftieth anniversary",
+        date="2002",
+        partnership=signed,
+    )
+    response = admin_client.get("/admin/registry/event/")
+    assert table(response) == [
+        # The numbers are the sort priorities the admin shows: by date, then title.
+        ["1 Date", "2 Title", "Kind", "Award", "Partnership or network", "Municipality"],
+        [
+            "March 1952",
+            "Signing in Köln",
+            "signing of the certificate",
+            "-",
+            "Köln – Liverpool",
+            "-",
+        ],
+        ["2002", "Fiftieth anniversary", "anniversary", "-", "Köln – Liverpool", "-"],
+    ]
+
+
+# Validation: a message on the form, never a 500, nothing half-saved.
+
+
+def add_form(client, **values):
+    """The partnership add form with ``values`` filled in and no inline rows."""
+    data = empty_inlines(form_data(client.get(ADD)))
+    data.update({name: str(value) for name, value in values.items()})
+    return data
+
+
+# PostgreSQL cannot type LEAST(NULL, NULL) when Django validates the unique-pair constraint of
+# a partnership with a side missing: a network's form fails there with a 500 (models.py).
+PAIR_CONSTRAINT_ON_NETWORKS = pytest.mark.xfail(
+    connection.vendor == "postgresql",
+    strict=True,
+    reason="partnership_unique_pair_per_kind is validated with LEAST(NULL, NULL) (models.py)",
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "errors"),
+    [
+        (
+            {"first": "koeln", "second": "koeln"},
+            {"second": ["A municipality cannot be partnered with itself."]},
+        ),
+        (
+            {"first": "koeln", "second": "liverpool", "start": "1990", "end": "1980"},
+            {"end": ["The end cannot be before the start."]},
+        ),
+        (
+            {"first": "koeln", "second": "liverpool", "start": "1980-05-22", "end": "1980-04"},
+            {"end": ["The end cannot be before the start."]},
+        ),
+        (
+            {"kind": "network", "name": "Hanse", "first": "koeln", "second": "liverpool"},
+            {"first": ["A network has no sides: add its towns as members below instead."]},
+        ),
+        (
+            {"kind": "network", "name": "Hanse", "second": "liverpool"},
+            {"first": ["A network has no sides: add its towns as members below instead."]},
+        ),
+        pytest.param(
+            {"kind": "network"},
+            {"name": ["A network needs a name."]},
+            marks=PAIR_CONSTRAINT_ON_NETWORKS,
+        ),
+        (
+            {"first": "koeln"},
+            {"second": ["A bilateral partnership needs a second partner."]},
+        ),
+        (
+            {"second": "liverpool"},
+            {"first": ["A bilateral partnership needs a first partner."]},
+        ),
+        (
+            {},
+            {
+                "first": ["A bilateral partnership needs a first partner."],
+                "second": ["A bilateral partnership needs a second partner."],
+            },
+        ),
+        (
+            {"first": "koeln", "second": "liverpool", "start": "31 Feb 1980"},
+            {"start": ["Enter a date like 1988, Nov 1988, 22 May 1980 or 1980-05-22."]},
+        ),
+        (
+            {"first": "koeln", "second": "liverpool", "end": "abc"},
+            {"end": ["Enter a date like 1988, Nov 1988, 22 May 1980 or 1980-05-22."]},
+        ),
+        (
+            {"first": "koeln", "second": "liverpool", "start": "2999"},
+            {"start": ["2999 lies too far in the future."]},
+        ),
+    ],
+)
+def test_partnership_add_form_shows_every_rule_and_saves_nothing(editor_client, values, errors):
+    towns = {"koeln": koeln(), "liverpool": liverpool()}
+    partnerships_before = list(Partnership.objects.all())
+    values = {
+        name: towns[value].pk if name in ("first", "second") else value
+        for name, value in values.items()
+    }
+    response = editor_client.post(ADD, add_form(editor_client, **values))
+    assert form_errors(response) == errors
+    assert list(Partnership.objects.all()) == partnerships_before == []
+
+
+def test_an_end_in_the_month_of_the_start_is_not_before_it(editor_client):
+    cologne, scouse = koeln(), liverpool()
+    data = add_form(
+        editor_client, first=cologne.pk, second=scouse.pk, start="1980-05-22", end="May 1980"
+    )
+    response = editor_client.post(ADD, data)
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/partnership/")
+    assert list(Partnership.objects.values_list("start", "end")) == [("1980-05-22", "1980-05")]
+
+
+def test_reversed_pair_of_the_same_kind_is_refused_with_a_message(editor_client):
+    cologne, scouse = koeln(), liverpool()
+    existing = partnership(cologne, scouse, start="1952")
+    data = add_form(editor_client, first=scouse.pk, second=cologne.pk, start="1953")
+    response = editor_client.post(ADD, data)
+    assert form_errors(response) == {
+        "second": [
+            "These two municipalities already have a partnership of this kind: Köln – Liverpool."
+        ]
+    }
+    assert list(Partnership.objects.values_list("pk", flat=True)) == [existing.pk]
+
+
+def test_reversed_pair_of_another_kind_is_allowed(editor_client):
+    cologne, scouse = koeln(), liverpool()
+    partnership(cologne, scouse, start="1952")
+    data = add_form(editor_client, first=scouse.pk, second=cologne.pk, kind="friendship")
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 302
+    assert sorted(Partnership.objects.values_list("kind", flat=True)) == ["friendship", "official"]
+
+
+def test_the_form_shows_the_message_beside_the_field(editor_client):
+    cologne, scouse = koeln(), liverpool()
+    data = add_form(editor_client, first=cologne.pk, second=scouse.pk, end="abc")
+    response = editor_client.post(ADD, data)
+    html = response.content.decode()
+    assert re.findall(r'<p class="errornote">\s*(.*?)\s*</p>', html, re.DOTALL) == [
+        "Please correct the error below."
+    ]
+    assert re.findall(r'<ul class="errorlist" id="(\w+)"><li>(.*?)</li></ul>', html) == [
+        ("id_end_error", "Enter a date like 1988, Nov 1988, 22 May 1980 or 1980-05-22.")
+    ]
+    assert Partnership.objects.count() == 0
+
+
+def membership_row(index, municipality, side=""):
+    return {
+        f"memberships-{index}-municipality": str(municipality.pk),
+        f"memberships-{index}-side": side,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "member", "side", "errors"),
+    [
+        (
+            "official",
+            "liverpool",
+            "second",
+            {"municipality": ["This municipality is already one of the two partners."]},
+        ),
+        ("official", "realejo", "", {"side": ["Say which side this joint partner belongs to."]}),
+        pytest.param(
+            "network",
+            "realejo",
+            "first",
+            {"side": ["Members of a network have no side; leave it empty."]},
+            marks=PAIR_CONSTRAINT_ON_NETWORKS,
+        ),
+    ],
+)
+def test_membership_rules_on_the_change_form(editor_client, kind, member, side, errors):
+    cologne, scouse = koeln(), liverpool()
+    realejo = municipality("El Realejo", "NI")
+    if kind == "network":
+        record = network("Hanse", cologne)
+    else:
+        record = partnership(cologne, scouse, start="1952")
+    before = list(Membership.objects.values_list("partnership", "municipality", "side"))
+    url = change_url(record)
+    data = form_data(editor_client.get(url))
+    rows_before = int(data["memberships-TOTAL_FORMS"])
+    data.update(
+        membership_row(rows_before, {"liverpool": scouse, "realejo": realejo}[member], side)
+    )
+    data["memberships-TOTAL_FORMS"] = str(rows_before + 1)
+    response = editor_client.post(url, data)
+    assert form_errors(response) == {}
+    assert inline_errors(response) == {"memberships": [{}] * rows_before + [errors]}
+    assert list(Membership.objects.values_list("partnership", "municipality", "side")) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Membership.clean() skips every rule while its partnership is unsaved (models.py)",
+)
+def test_joint_partner_naming_a_partner_is_refused_on_the_add_form(editor_client):
+    cologne = koeln()
+    corinto = municipality("Corinto", "NI")
+    data = add_form(editor_client, first=cologne.pk, second=corinto.pk, start="1988")
+    data.update(empty_inlines(data, memberships=1))
+    data.update(membership_row(0, corinto, "second"))
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 200
+    assert inline_errors(response) == {
+        "memberships": [{"municipality": ["This municipality is already one of the two partners."]}]
+    }
+    assert Partnership.objects.count() == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Membership.clean() skips every rule while its partnership is unsaved (models.py)",
+)
+def test_network_member_with_a_side_is_refused_on_the_add_form(editor_client):
+    data = add_form(editor_client, kind="network", name="Hanse")
+    data.update(empty_inlines(data, memberships=1))
+    data.update(membership_row(0, koeln(), "first"))
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 200
+    assert inline_errors(response) == {
+        "memberships": [{"side": ["Members of a network have no side; leave it empty."]}]
+    }
+    assert Partnership.objects.count() == 0
+
+
+@PAIR_CONSTRAINT_ON_NETWORKS
+def test_a_duplicate_member_row_is_refused_and_nothing_saved(editor_client):
+    cologne = koeln()
+    data = add_form(editor_client, kind="network", name="Hanse")
+    data.update(empty_inlines(data, memberships=2))
+    data.update(membership_row(0, cologne))
+    data.update(membership_row(1, cologne))
+    response = editor_client.post(ADD, data)
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert (form_errors(response), formset.non_form_errors()) == (
+        {},
+        ["Please correct the duplicate data for municipality."],
+    )
+    assert (Partnership.objects.count(), Membership.objects.count()) == (0, 0)
+
+
+# Permissions: Editors add and change, Reviewers look, nobody in either group deletes.
+
+
+def test_the_migration_creates_the_two_staff_groups_with_their_permissions(db):
+    editors = set(Group.objects.get(name="Editors").permissions.values_list("codename", flat=True))
+    reviewers = set(
+        Group.objects.get(name="Reviewers").permissions.values_list("codename", flat=True)
+    )
+    assert {codename for codename in editors if codename.endswith("_partnership")} == {
+        "view_partnership",
+        "add_partnership",
+        "change_partnership",
+    }
+    assert {codename for codename in reviewers if codename.endswith("_partnership")} == {
+        "view_partnership"
+    }
+    assert {codename.split("_")[0] for codename in editors} == {"view", "add", "change"}
+    assert {codename.split("_")[0] for codename in reviewers} == {"view"}
+
+
+def test_editor_adds_a_partnership_with_both_partners(editor_client, editor):
+    cologne, scouse = koeln(), liverpool()
+    response = editor_client.get(ADD)
+    assert [inline.formset.prefix for inline in response.context["inline_admin_formsets"]] == [
+        "memberships",
+        "kind_changes",
+        "status_changes",
+        "events",
+    ]
+    data = empty_inlines(form_data(response), kind_changes=1, status_changes=1)
+    data.update(
+        {
+            "first": str(cologne.pk),
+            "second": str(scouse.pk),
+            "start": "22 May 1952",
+            "first_name_at_signing": "Köln",
+            "initiative": "council",
+            "kind_changes-0-kind": "official",
+            "kind_changes-0-date": "1952-05-22",
+            "status_changes-0-status": "active",
+            "status_changes-0-date": "1952",
+        }
+    )
+    response = editor_client.post(ADD, data)
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/partnership/")
+    created = Partnership.objects.get()
+    assert (
+        created.kind,
+        created.status,
+        created.first,
+        created.second,
+        created.start,
+        created.end,
+        created.first_name_at_signing,
+        created.initiative,
+        created.slug,
+        str(created),
+    ) == (
+        "official",
+        "active",
+        cologne,
+        scouse,
+        "1952-05-22",
+        None,
+        "Köln",
+        "council",
+        "koeln--liverpool",
+        "Köln – Liverpool",
+    )
+    assert [str(change) for change in created.kind_changes.all()] == [
+        "official twinning May 22, 1952"
+    ]
+    assert [str(change) for change in created.status_changes.all()] == ["active 1952"]
+    assert list(created.history.values_list("history_type", "history_user")) == [("+", editor.pk)]
+    cologne.refresh_from_db()
+    assert cologne.partner_count == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Event.clean() refuses an event whose partnership is being added (models.py)",
+)
+def test_editor_adds_a_partnership_with_its_signing_event(editor_client):
+    cologne, scouse = koeln(), liverpool()
+    data = add_form(editor_client, first=cologne.pk, second=scouse.pk, start="1952")
+    data.update(empty_inlines(data, events=1))
+    data.update({"events-0-kind": "signing", "events-0-title": "Signing", "events-0-date": "1952"})
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 302
+    assert list(Event.objects.values_list("title", "partnership__slug")) == [
+        ("Signing", "koeln--liverpool")
+    ]
+
+
+def test_reviewer_sees_the_change_page_read_only(reviewer_client):
+    record = partnership(koeln(), liverpool(), start="1952")
+    response = reviewer_client.get(change_url(record))
+    assert response.status_code == 200
+    assert (response.context["title"], response.context["has_change_permission"]) == (
+        "View partnership",
+        False,
+    )
+    assert list(response.context["adminform"].form.fields) == []
+
+
+def test_reviewer_cannot_change(reviewer_client, editor):
+    record = partnership(koeln(), liverpool(), start="1952")
+    data = form_data_as(editor, change_url(record))  # the form an Editor would send
+    data["status"] = "ended"
+    response = reviewer_client.post(change_url(record), data)
+    assert response.status_code == 403
+    record.refresh_from_db()
+    assert (record.status, record.history.count()) == ("active", 1)
+
+
+def test_reviewer_cannot_add(reviewer_client):
+    koeln()
+    assert reviewer_client.get(ADD).status_code == 403
+    assert reviewer_client.post(ADD, {"kind": "network", "name": "Hanse"}).status_code == 403
+    assert Partnership.objects.count() == 0
+
+
+@pytest.mark.parametrize("staff", ["editor_client", "reviewer_client"])
+def test_neither_group_can_delete(request, staff):
+    client = request.getfixturevalue(staff)
+    record = partnership(koeln(), liverpool(), start="1952")
+    url = f"/admin/registry/partnership/{record.pk}/delete/"
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    bulk = client.post(
+        "/admin/registry/partnership/",
+        {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"},
+    )
+    assert (bulk.status_code, rows(bulk)) == (200, ["Köln – Liverpool"])  # the list, unchanged
+    assert Partnership.objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.parametrize("staff", ["editor_client", "reviewer_client"])
+def test_neither_group_is_offered_an_action(request, staff):
+    client = request.getfixturevalue(staff)
+    partnership(koeln(), liverpool(), start="1952")
+    response = client.get("/admin/registry/partnership/")
+    assert (rows(response), response.context["action_form"]) == (["Köln – Liverpool"], None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/registry/partnership/",
+        "/admin/registry/partnership/add/",
+        "/admin/registry/municipality/1/change/",
+    ],
+)
+def test_anonymous_is_sent_to_the_login_page(client, db, url):
+    response = client.get(url)
+    assert (response.status_code, response["Location"]) == (302, f"/admin/login/?next={url}")
+
+
+# History: who changed what and when, and reverting.
+
+
+def change_partnership(client, record, **values):
+    url = change_url(record)
+    data = form_data(client.get(url))
+    data.update(values)
+    return client.post(url, data)
+
+
+def test_an_admin_edit_is_recorded_with_its_user_and_changes(editor_client, editor):
+    record = partnership(koeln(), liverpool(), start="1952")
+    response = change_partnership(editor_client, record, status="ended", end="1990")
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/partnership/")
+    latest, created = record.history.all()
+    assert (latest.history_type, latest.history_user, latest.status, latest.end) == (
+        "~",
+        editor,
+        "ended",
+        "1990",
+    )
+    assert created.history_user is None
+    assert sorted(latest.diff_against(created).changed_fields) == ["end", "status"]
+
+
+def test_history_page_lists_the_change_with_the_user(editor_client, editor):
+    record = partnership(koeln(), liverpool(), start="1952")
+    change_partnership(editor_client, record, status="ended", end="1990")
+    response = editor_client.get(f"/admin/registry/partnership/{record.pk}/history/")
+    assert response.status_code == 200
+    listed = [
+        (
+            entry.get_history_type_display(),
+            str(entry.history_user) if entry.history_user else None,
+            [
+                (change["field"], str(change["old"]), str(change["new"]))
+                for change in getattr(entry, "history_delta_changes", [])
+            ],
+        )
+        for entry in response.context["page_obj"]
+    ]
+    assert listed == [
+        ("Changed", "editor", [("End", "None", "1990"), ("Status", "active", "ended")]),
+        ("Created", None, []),
+    ]
+
+
+def test_reverting_from_history_restores_the_old_values(editor_client, editor):
+    record = partnership(koeln(), liverpool(), start="1952")
+    change_partnership(editor_client, record, status="ended", end="1990")
+    original = record.history.earliest()
+    url = f"/admin/registry/partnership/{record.pk}/history/{original.history_id}/"
+    form = editor_client.get(url)
+    assert form.context["title"] == "Revert Köln – Liverpool"
+    response = editor_client.post(url, form_data(form))
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/partnership/")
+    record.refresh_from_db()
+    assert (record.status, record.end) == ("active", None)
+    assert list(record.history.values_list("history_type", "history_user", "status")) == [
+        ("~", editor.pk, "active"),
+        ("~", editor.pk, "ended"),
+        ("+", None, "active"),
+    ]
+
+
+def test_reviewer_can_read_history_but_not_revert(reviewer_client, editor):
+    record = partnership(koeln(), liverpool(), start="1952")
+    record.status = Partnership.Status.ENDED
+    record.save()
+    original = record.history.earliest()
+    history = reviewer_client.get(f"/admin/registry/partnership/{record.pk}/history/")
+    assert [entry.status for entry in history.context["page_obj"]] == ["ended", "active"]
+    url = f"/admin/registry/partnership/{record.pk}/history/{original.history_id}/"
+    form = reviewer_client.get(url)
+    assert (form.context["title"], form.context["revert_disabled"]) == (
+        "View Köln – Liverpool",
+        True,
+    )
+    assert reviewer_client.post(url, form_data_as(editor, url)).status_code == 403
+    record.refresh_from_db()
+    assert (record.status, record.history.count()) == ("ended", 2)
+
+
+# Query counts: a changelist costs the same whatever the number of rows.
+
+
+def make_rows(model, count):
+    """``count`` rows of ``model``, each with its own related objects where the list shows any."""
+    countries = ["DE", "GB", "FR", "PL", "IT", "NL"]
+    if model is Country:
+        keep = Country.objects.order_by("code").values_list("pk", flat=True)[:count]
+        Country.objects.exclude(pk__in=list(keep)).delete()
+    elif model is Theme:
+        Theme.objects.all().delete()
+        for number in range(count):
+            Theme.objects.create(slug=f"theme-{number}", name_en=f"Theme {number}", name_de="T")
+    elif model is Source:
+        for number in range(count):
+            Source.objects.create(key=f"source-{number}", citation=f"Source {number}")
+    elif model is Region:
+        for number in range(count):
+            Region.objects.create(country=country(countries[number % 6]), name=f"R {number}")
+    elif model is Municipality:
+        for number in range(count):
+            code = countries[number % 6]
+            region = Region.objects.create(country=country(code), name=f"Region {number}")
+            municipality(f"Town {number}", code, region=region)
+    elif model is Association:
+        for number in range(count):
+            Association.objects.create(
+                slug=f"verein-{number}",
+                name=f"Verein {number}",
+                municipality=municipality(f"Town {number}"),
+            )
+    elif model is Partnership:
+        for number in range(count):
+            partnership(
+                municipality(f"Town {number}"),
+                municipality(f"Ville {number}", countries[number % 6 or 1]),
+                start=f"{1950 + number}",
+            )
+    elif model is ImportRun:
+        for number in range(count):
+            ImportRun.objects.create(
+                file_name=f"list-{number}.csv",
+                sha256=f"{number:064d}",
+                rows_read=number,
+                user=User.objects.create_user(f"importer-{number}"),
+            )
+    elif model is Event:
+        for number in range(count):
+            town = municipality(f"Town {number}")
+            if number % 2:
+                Event.objects.create(
+                    kind=Event.Kind.FOUNDING, title="Founding", date="1200", municipality=town
+                )
+            else:
+                Event.objects.create(
+                    kind=Event.Kind.SIGNING,
+                    title="Signing",
+                    date=f"{1950 + number}-05",
+                    partnership=partnership(town, municipality(f"Ville {number}", "FR")),
+                )
+    else:
+        raise AssertionError(model)
+    assert model.objects.count() == count
+
+
+def changelist_url(model):
+    return f"/admin/registry/{model._meta.model_name}/"
+
+
+@pytest.mark.parametrize(
+    ("model", "count", "queries"),
+    [
+        (Partnership, 1, 7),
+        (Partnership, 30, 7),
+        (Municipality, 1, 6),
+        (Municipality, 30, 6),
+        (Event, 1, 5),
+        (Event, 30, 5),
+        (Source, 1, 5),
+        (Source, 30, 5),
+        (Country, 1, 5),
+        (Country, 30, 5),
+        (Region, 1, 6),
+        (Region, 30, 6),
+        (Association, 1, 5),
+        (Association, 30, 5),
+        (Theme, 1, 5),
+        (Theme, 30, 5),
+        (ImportRun, 1, 7),
+        (ImportRun, 30, 7),
+    ],
+)
+def test_changelist_queries_do_not_grow_with_rows(
+    client, superuser, django_assert_num_queries, model, count, queries
+):
+    make_rows(model, count)
+    client.force_login(superuser)
+    with django_assert_num_queries(queries):
+        response = client.get(changelist_url(model))
+    assert len(table(response)) == count + 1
+
+
+# Nothing in the admin fails: every page of every registered model opens.
+
+REGISTERED = [
+    "auth.Group",
+    "auth.User",
+    "registry.Association",
+    "registry.Country",
+    "registry.Event",
+    "registry.ImportRun",
+    "registry.Municipality",
+    "registry.Partnership",
+    "registry.Region",
+    "registry.Source",
+    "registry.Theme",
+]
+
+
+def test_the_smoke_test_covers_every_registered_model():
+    assert sorted(model._meta.label for model in admin.site._registry) == REGISTERED
+
+
+def full_record(superuser):
+    """One of everything, linked the way the record links it, so every page has content."""
+    source = Source.objects.create(
+        key="koeln-partnerstaedte",
+        citation="Stadt Köln: Städtepartnerschaften",
+        published="2019-03",
+    )
+    region = Region.objects.create(country=country("DE"), name="Nordrhein-Westfalen", code="DE-NW")
+    cologne = koeln(region=region, latitude="50.93333", longitude="6.95000")
+    cologne.sources.add(source)
+    corinto = municipality("Corinto", "NI")
+    realejo = municipality("El Realejo", "NI")
+    signed = partnership(cologne, corinto, start="1988-11", name="Köln – Corinto / El Realejo")
+    signed.sources.add(source)
+    signed.themes.add(Theme.objects.get(slug="development"))
+    Membership.objects.create(partnership=signed, municipality=realejo, side="second")
+    KindChange.objects.create(partnership=signed, kind="official", date="1988-11")
+    StatusChange.objects.create(partnership=signed, status="active", date="1988")
+    Event.objects.create(
+        kind=Event.Kind.SIGNING, title="Signing", date="1988-11-22", partnership=signed
+    )
+    Event.objects.create(
+        kind=Event.Kind.AWARD,
+        award=Event.Award.EUROPE_PRIZE,
+        title="Europe Prize",
+        date="1990",
+        municipality=cologne,
+    )
+    network("Hanse", cologne, municipality("Brugge", "BE"), start="1980")
+    Association.objects.create(
+        slug="koeln-corinto", name="Städtepartnerschaft Köln–Corinto", municipality=cologne
+    )
+    ImportRun.objects.create(file_name="partners.csv", sha256="0" * 64, user=superuser)
+    return {
+        "auth.Group": Group.objects.get(name="Editors"),
+        "auth.User": superuser,
+        "registry.Association": Association.objects.get(),
+        "registry.Country": country("DE"),
+        "registry.Event": Event.objects.get(kind=Event.Kind.SIGNING),
+        "registry.ImportRun": ImportRun.objects.get(),
+        "registry.Municipality": cologne,
+        "registry.Partnership": signed,
+        "registry.Region": region,
+        "registry.Source": source,
+        "registry.Theme": Theme.objects.get(slug="development"),
+    }
+
+
+@pytest.mark.parametrize("label", REGISTERED)
+def test_every_admin_page_of_every_model_opens(client, superuser, label):
+    obj = full_record(superuser)[label]
+    client.force_login(superuser)
+    opts = obj._meta
+    base = f"/admin/{opts.app_label}/{opts.model_name}/"
+    pages = {
+        "index": "/admin/",
+        "app index": f"/admin/{opts.app_label}/",
+        "changelist": base,
+        "changelist with counts": f"{base}?_facets=True",
+        "search": f"{base}?q=k",
+        "add": f"{base}add/",
+        "change": f"{base}{obj.pk}/change/",
+        "history": f"{base}{obj.pk}/history/",
+        "delete": f"{base}{obj.pk}/delete/",
+    }
+    if hasattr(obj, "history"):
+        pages["history version"] = f"{base}{obj.pk}/history/{obj.history.earliest().history_id}/"
+    statuses = {page: client.get(url).status_code for page, url in pages.items()}
+    expected = dict.fromkeys(pages, 200)
+    if label == "registry.ImportRun":  # written by the import command, kept as written
+        expected.update({"add": 403, "delete": 403})
+    assert statuses == expected
+
+
+def autocomplete_fields():
+    """Every (model, field) that has an autocomplete picker, on an admin or an inline."""
+    fields = []
+    for model_admin in admin.site._registry.values():
+        for owner in [model_admin, *model_admin.inlines]:
+            for name in owner.autocomplete_fields:
+                fields.append((owner.model._meta.app_label, owner.model._meta.model_name, name))
+    return sorted(set(fields))
+
+
+# What each picker's model is searched for, and the one object that answer must be.
+PICKER_SEARCHES = {
+    "registry.Association": ("corinto", "registry.Association"),
+    "registry.Country": ("germany", "registry.Country"),
+    "registry.Municipality": ("koln", "registry.Municipality"),
+    "registry.Partnership": ("realejo", "registry.Partnership"),
+    "registry.Region": ("westfalen", "registry.Region"),
+    "registry.Source": ("partnerstaedte", "registry.Source"),
+    "registry.Theme": ("development", "registry.Theme"),
+}
+
+
+@pytest.mark.parametrize(("app_label", "model_name", "field_name"), autocomplete_fields())
+def test_every_autocomplete_picker_finds_its_object(
+    client, superuser, app_label, model_name, field_name
+):
+    record = full_record(superuser)
+    target = apps.get_model(app_label, model_name)._meta.get_field(field_name).related_model
+    term, label = PICKER_SEARCHES[target._meta.label]
+    client.force_login(superuser)
+    response = client.get(
+        "/admin/autocomplete/",
+        {"app_label": app_label, "model_name": model_name, "field_name": field_name, "term": term},
+    )
+    found = record[label]
+    assert response.json() == {
+        "results": [{"id": str(found.pk), "text": str(found)}],
+        "pagination": {"more": False},
+    }
