@@ -205,7 +205,15 @@ class MunicipalityEventInline(admin.StackedInline):
     model = Event
     fk_name = "municipality"
     extra = 0
-    fields = [("kind", "award"), "title", ("date", "country_at_time"), "place", "description"]
+    fields = [
+        ("kind", "award"),
+        "title",
+        ("date", "country_at_time"),
+        "place",
+        "description",
+        "sources",
+    ]
+    autocomplete_fields = ["country_at_time", "sources"]
     show_change_link = True
 
 
@@ -232,8 +240,17 @@ class MunicipalityAdmin(QuerySetSearchMixin, HistoryAdmin):
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    fields = ["municipality", "side", "joined", "left", "name_at_signing", "country_at_signing"]
-    autocomplete_fields = ["municipality", "country_at_signing"]
+    fields = [
+        "municipality",
+        "side",
+        "joined",
+        "left",
+        "name_at_signing",
+        "country_at_signing",
+        "note",
+        "sources",
+    ]
+    autocomplete_fields = ["municipality", "country_at_signing", "sources"]
     verbose_name_plural = _("members of a network, or joint partners of one side")
 
 
@@ -255,7 +272,16 @@ class PartnershipEventInline(admin.StackedInline):
     model = Event
     fk_name = "partnership"
     extra = 0
-    fields = [("kind", "award"), "title", "date", "place", "participants", "description"]
+    fields = [
+        ("kind", "award"),
+        "title",
+        "date",
+        "place",
+        "participants",
+        "description",
+        "sources",
+    ]
+    autocomplete_fields = ["sources"]
     show_change_link = True
 
 
