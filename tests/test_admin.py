@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from registry.models import (
     AlternativeName,
@@ -30,18 +32,23 @@ from registry.models import (
 # Helpers: read what the admin shows, and post a form back as a browser would.
 
 
-class _ResultTable(HTMLParser):
-    """The text of every cell of the changelist table, row by row, header first."""
+class _Table(HTMLParser):
+    """The text of every cell of the table with id ``table_id``, row by row, header first.
 
-    def __init__(self):
+    The action checkbox column is left out: it has no text, and staff without an action
+    do not get it.
+    """
+
+    def __init__(self, table_id):
         super().__init__()
+        self.table_id = table_id
         self.rows = []
         self._in_table = False
         self._row = None
         self._cell = None
 
     def handle_starttag(self, tag, attrs):
-        if tag == "table" and ("id", "result_list") in attrs:
+        if tag == "table" and ("id", self.table_id) in attrs:
             self._in_table = True
         elif self._in_table and tag == "tr":
             self._row = []
@@ -66,10 +73,10 @@ class _ResultTable(HTMLParser):
             self._cell.append(data)
 
 
-def table(response):
-    """The changelist as a person reads it: the column titles, then one list per row."""
+def table(response, table_id="result_list"):
+    """A table as a person reads it, the changelist by default: titles, then one list a row."""
     assert response.status_code == 200
-    parser = _ResultTable()
+    parser = _Table(table_id)
     parser.feed(response.content.decode())
     return parser.rows
 
@@ -696,6 +703,67 @@ def test_editor_adds_a_partnership_with_its_signing_event(editor_client):
     ]
 
 
+def test_editor_adds_a_joint_partner_and_the_signing_with_their_sources(editor_client):
+    cologne = koeln()
+    corinto = municipality("Corinto", "NI", slug="corinto")
+    realejo = municipality("El Realejo", "NI", slug="el-realejo")
+    source = Source.objects.create(key="koeln-partnerstaedte", citation="Stadt Köln")
+    record = partnership(cologne, corinto, start="1988")
+    url = change_url(record)
+    data = form_data(editor_client.get(url))
+    data.update(
+        {
+            "name": "Köln – Corinto / El Realejo",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-0-municipality": str(realejo.pk),
+            "memberships-0-side": "second",
+            "memberships-0-joined": "Nov 1988",
+            "memberships-0-sources": [str(source.pk)],
+            "events-TOTAL_FORMS": "1",
+            "events-0-kind": "signing",
+            "events-0-title": "Signing in Köln",
+            "events-0-date": "22.11.1988",
+            "events-0-sources": [str(source.pk)],
+        }
+    )
+    response = editor_client.post(url, data)
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/partnership/")
+    assert [
+        (
+            str(member.municipality),
+            member.side,
+            member.joined,
+            [str(s) for s in member.sources.all()],
+        )
+        for member in record.memberships.all()
+    ] == [("El Realejo", "second", "1988-11", ["Stadt Köln"])]
+    assert [
+        (event.kind, event.title, event.date, [str(s) for s in event.sources.all()])
+        for event in record.events.all()
+    ] == [("signing", "Signing in Köln", "1988-11-22", ["Stadt Köln"])]
+    realejo.refresh_from_db()
+    assert realejo.partner_count == 1
+
+
+def test_an_alternative_name_added_in_the_admin_is_searchable(editor_client):
+    town = municipality("Köln", slug="koeln")
+    municipality("Agrigento", "IT")
+    url = change_url(town)
+    data = form_data(editor_client.get(url))
+    data.update(
+        {
+            "alternative_names-TOTAL_FORMS": "1",
+            "alternative_names-0-name": "Colonia Agrippina",
+            "alternative_names-0-kind": "historical",
+            "alternative_names-0-language": "la",
+        }
+    )
+    response = editor_client.post(url, data)
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/municipality/")
+    found = editor_client.get("/admin/registry/municipality/", {"q": "agrippina"})
+    assert rows(found) == ["Köln"]
+
+
 def test_reviewer_sees_the_change_page_read_only(reviewer_client):
     record = partnership(koeln(), liverpool(), start="1952")
     response = reviewer_client.get(change_url(record))
@@ -790,21 +858,23 @@ def test_history_page_lists_the_change_with_the_user(editor_client, editor):
     record = partnership(koeln(), liverpool(), start="1952")
     change_partnership(editor_client, record, status="ended", end="1990")
     response = editor_client.get(f"/admin/registry/partnership/{record.pk}/history/")
-    assert response.status_code == 200
-    listed = [
-        (
-            entry.get_history_type_display(),
-            str(entry.history_user) if entry.history_user else None,
-            [
-                (change["field"], str(change["old"]), str(change["new"]))
-                for change in getattr(entry, "history_delta_changes", [])
-            ],
-        )
-        for entry in response.context["page_obj"]
+    changed, created = record.history.all()
+    shown = table(response, "change-history")
+    assert [row[:1] + row[2:] for row in shown] == [  # without the date and time
+        ["Object", "Comment", "Changed by", "Change reason", "Changes"],
+        [
+            "Köln – Liverpool",
+            "Changed",
+            "editor",
+            "None",  # no reason was given; django-simple-history prints None
+            "End: None → 1990 Status: active → ended",
+        ],
+        ["Köln – Liverpool", "Created", "None", "None", ""],
     ]
-    assert listed == [
-        ("Changed", "editor", [("End", "None", "1990"), ("Status", "active", "ended")]),
-        ("Created", None, []),
+    assert [row[1] for row in shown] == [
+        "Date/time",
+        date_format(localtime(changed.history_date), "DATETIME_FORMAT"),
+        date_format(localtime(created.history_date), "DATETIME_FORMAT"),
     ]
 
 
