@@ -5,8 +5,7 @@ shows who changed what and when, and any earlier version can be reverted from th
 Searches ignore case and accents and look at every name, so "koln" and "Cologne" find Köln.
 """
 
-from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
@@ -106,8 +105,14 @@ class DecadeListFilter(admin.SimpleListFilter):
         if not value:
             return queryset
         if not (len(value) == 4 and value.isdigit() and value.endswith("0")):
-            # The admin's own answer to a lookup it cannot apply: the "?e=1" error page.
-            raise IncorrectLookupParameters(f"{value!r} is not a decade such as 1980.")
+            # Say so, and show nothing rather than an unfiltered list that looks filtered.
+            if not getattr(self, "_warned", False):
+                messages.error(
+                    request,
+                    _("“%(value)s” is not a decade such as 1980.") % {"value": value},
+                )
+                self._warned = True
+            return queryset.none()
         return queryset.filter(start__startswith=value[:3])
 
 
