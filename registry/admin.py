@@ -83,6 +83,24 @@ class QuerySetSearchMixin:
         return queryset.search(search_term), False
 
 
+class RelatedSearchMixin:
+    """Search a row by the records it belongs to, through their ``QuerySet.search()``.
+
+    A member is found by its town's or its partnership's names, folded, as those are.
+    """
+
+    search_related = []
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        found = Q()
+        for name in self.search_related:
+            related = self.model._meta.get_field(name).related_model
+            found |= Q(**{f"{name}__in": related.objects.search(search_term).values("pk")})
+        return queryset.filter(found), False
+
+
 class DecadeListFilter(admin.SimpleListFilter):
     """The decade a partnership started in: only the decades that have one are offered."""
 
@@ -204,6 +222,19 @@ class AlternativeNameInline(admin.TabularInline):
     extra = 0
     fields = ["name", "kind", "language", "used_from", "used_until", "sources"]
     autocomplete_fields = ["sources"]
+    show_change_link = True
+
+
+@admin.register(AlternativeName)
+class AlternativeNameAdmin(RelatedSearchMixin, HistoryAdmin):
+    """Mostly edited inline on the municipality; its own page has its history."""
+
+    list_display = ["name", "municipality", "kind", "language", "used_from", "used_until"]
+    list_select_related = ["municipality"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+    search_related = ["municipality"]
+    autocomplete_fields = ["municipality", "sources"]
 
 
 class MunicipalityEventInline(admin.StackedInline):
@@ -257,6 +288,22 @@ class MembershipInline(admin.TabularInline):
     ]
     autocomplete_fields = ["municipality", "country_at_signing", "sources"]
     verbose_name_plural = _("members of a network, or joint partners of one side")
+    show_change_link = True
+
+
+@admin.register(Membership)
+class MembershipAdmin(RelatedSearchMixin, HistoryAdmin):
+    """Mostly edited inline on the partnership; its own page has its history."""
+
+    list_display = ["municipality", "partnership", "side", "joined_display", "left_display"]
+    list_select_related = ["municipality", "partnership__first", "partnership__second"]
+    list_filter = ["side"]
+    search_fields = ["municipality__name"]
+    search_related = ["municipality", "partnership"]
+    autocomplete_fields = ["partnership", "municipality", "country_at_signing", "sources"]
+
+    joined_display = partial_date_column("joined", _("joined"))
+    left_display = partial_date_column("left", _("left"))
 
 
 class KindChangeInline(admin.TabularInline):
@@ -264,6 +311,21 @@ class KindChangeInline(admin.TabularInline):
     extra = 0
     fields = ["kind", "date", "recognised_by", "note", "sources"]
     autocomplete_fields = ["recognised_by", "sources"]
+    show_change_link = True
+
+
+@admin.register(KindChange)
+class KindChangeAdmin(RelatedSearchMixin, HistoryAdmin):
+    """Mostly edited inline on the partnership; its own page has its history."""
+
+    list_display = ["partnership", "kind", "date_display", "recognised_by"]
+    list_select_related = ["partnership__first", "partnership__second", "recognised_by"]
+    list_filter = ["kind"]
+    search_fields = ["note"]
+    search_related = ["partnership"]
+    autocomplete_fields = ["partnership", "recognised_by", "sources"]
+
+    date_display = partial_date_column("date", _("from"))
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -271,6 +333,21 @@ class StatusChangeInline(admin.TabularInline):
     extra = 0
     fields = ["status", "date", "note", "sources"]
     autocomplete_fields = ["sources"]
+    show_change_link = True
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(RelatedSearchMixin, HistoryAdmin):
+    """Mostly edited inline on the partnership; its own page has its history."""
+
+    list_display = ["partnership", "status", "date_display"]
+    list_select_related = ["partnership__first", "partnership__second"]
+    list_filter = ["status"]
+    search_fields = ["note"]
+    search_related = ["partnership"]
+    autocomplete_fields = ["partnership", "sources"]
+
+    date_display = partial_date_column("date", _("from"))
 
 
 class PartnershipEventInline(admin.StackedInline):
