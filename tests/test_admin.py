@@ -924,6 +924,31 @@ def test_reverting_from_history_restores_the_old_values(editor_client, editor):
     ]
 
 
+def test_a_row_changed_inline_has_its_own_history_and_revert(editor_client, editor):
+    record = partnership(koeln(), municipality("Corinto", "NI"), start="1988")
+    member = Membership.objects.create(
+        partnership=record, municipality=municipality("El Realejo", "NI"), side="second"
+    )
+    url = change_url(record)
+    form = editor_client.get(url)
+    assert re.findall(r'<a href="([^"]+)" class="inlinechangelink">', form.content.decode()) == [
+        f"/admin/registry/membership/{member.pk}/change/"
+    ]
+    data = form_data(form)
+    data["memberships-0-joined"] = "1989"
+    assert editor_client.post(url, data).status_code == 302
+    assert list(member.history.values_list("history_type", "history_user", "joined")) == [
+        ("~", editor.pk, "1989"),
+        ("+", None, None),
+    ]
+    original = member.history.earliest()
+    revert_url = f"/admin/registry/membership/{member.pk}/history/{original.history_id}/"
+    response = editor_client.post(revert_url, form_data(editor_client.get(revert_url)))
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/membership/")
+    member.refresh_from_db()
+    assert member.joined is None
+
+
 def test_reviewer_can_read_history_but_not_revert(reviewer_client, editor):
     record = partnership(koeln(), liverpool(), start="1952")
     record.status = Partnership.Status.ENDED
@@ -988,6 +1013,34 @@ def make_rows(model, count):
                 rows_read=number,
                 user=User.objects.create_user(f"importer-{number}"),
             )
+    elif model in (Membership, KindChange, StatusChange):
+        for number in range(count):
+            record = partnership(
+                municipality(f"Town {number}"),
+                municipality(f"Ville {number}", countries[number % 6 or 1]),
+                start=f"{1950 + number}",
+            )
+            if model is Membership:
+                Membership.objects.create(
+                    partnership=record,
+                    municipality=municipality(f"Joint {number}", "NI"),
+                    side="second",
+                    joined=f"{1950 + number}-05",
+                )
+            elif model is KindChange:
+                KindChange.objects.create(
+                    partnership=record,
+                    kind="official",
+                    date=f"{1950 + number}",
+                    recognised_by=record.first,
+                )
+            else:
+                StatusChange.objects.create(partnership=record, status="active", date="1990")
+    elif model is AlternativeName:
+        for number in range(count):
+            AlternativeName.objects.create(
+                municipality=municipality(f"Town {number}"), name=f"Stadt {number}"
+            )
     elif model is Event:
         for number in range(count):
             town = municipality(f"Town {number}")
@@ -1032,6 +1085,14 @@ def changelist_url(model):
         (Theme, 30, 5),
         (ImportRun, 1, 7),
         (ImportRun, 30, 7),
+        (Membership, 1, 5),
+        (Membership, 30, 5),
+        (KindChange, 1, 5),
+        (KindChange, 30, 5),
+        (StatusChange, 1, 5),
+        (StatusChange, 30, 5),
+        (AlternativeName, 1, 5),
+        (AlternativeName, 30, 5),
     ],
 )
 def test_changelist_queries_do_not_grow_with_rows(
@@ -1068,14 +1129,18 @@ def test_search_queries_do_not_grow_with_rows(
 REGISTERED = [
     "auth.Group",
     "auth.User",
+    "registry.AlternativeName",
     "registry.Association",
     "registry.Country",
     "registry.Event",
     "registry.ImportRun",
+    "registry.KindChange",
+    "registry.Membership",
     "registry.Municipality",
     "registry.Partnership",
     "registry.Region",
     "registry.Source",
+    "registry.StatusChange",
     "registry.Theme",
 ]
 
@@ -1120,14 +1185,18 @@ def full_record(superuser):
     return {
         "auth.Group": Group.objects.get(name="Editors"),
         "auth.User": superuser,
+        "registry.AlternativeName": cologne.alternative_names.get(),
         "registry.Association": Association.objects.get(),
         "registry.Country": country("DE"),
         "registry.Event": Event.objects.get(kind=Event.Kind.SIGNING),
         "registry.ImportRun": ImportRun.objects.get(),
+        "registry.KindChange": KindChange.objects.get(),
+        "registry.Membership": signed.memberships.get(),
         "registry.Municipality": cologne,
         "registry.Partnership": signed,
         "registry.Region": region,
         "registry.Source": source,
+        "registry.StatusChange": StatusChange.objects.get(),
         "registry.Theme": Theme.objects.get(slug="development"),
     }
 
