@@ -1,7 +1,10 @@
 """The staff's home: entering and correcting municipalities, partnerships and their history.
 
-Every model keeps its history (django-simple-history): the "History" button of each object
-shows who changed what and when, and any earlier version can be reverted from there.
+Every record of the registry keeps its history (django-simple-history): the "History"
+button of each object shows who changed what and when, and staff who may change it can
+revert any earlier version from there. Rows edited inline (members, kind and status changes,
+alternative names) have their own page for that, behind the row's change link. Countries,
+regions and themes have no such history yet, only Django's own change log.
 Searches ignore case and accents and look at every name, so "koln" and "Cologne" find Köln.
 """
 
