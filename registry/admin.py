@@ -202,7 +202,7 @@ class ImportRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Country)
-class CountryAdmin(admin.ModelAdmin):
+class CountryAdmin(HistoryAdmin):
     list_display = ["code", "name_en", "name_de", "ended_display"]
     list_filter = [("ended", admin.EmptyFieldListFilter)]
     search_fields = ["code", "alpha3", "name_en", "name_de"]
@@ -212,7 +212,7 @@ class CountryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(HistoryAdmin):
     list_display = ["name", "code", "country"]
     list_select_related = ["country"]
     list_filter = [("country", admin.RelatedOnlyFieldListFilter)]
@@ -433,7 +433,7 @@ class EventAdmin(HistoryAdmin):
 
 
 @admin.register(Theme)
-class ThemeAdmin(admin.ModelAdmin):
+class ThemeAdmin(HistoryAdmin):
     list_display = ["slug", "name_en", "name_de"]
     search_fields = ["slug", "name_en", "name_de"]
 

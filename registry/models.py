@@ -110,6 +110,7 @@ class Country(models.Model):
     )
 
     objects = CountryQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name_en"]
@@ -146,6 +147,7 @@ class Region(models.Model):
     code = models.CharField(_("ISO 3166-2 code"), max_length=10, blank=True)
 
     objects = RegionManager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["country", "name"]
@@ -225,13 +227,10 @@ class MunicipalityQuerySet(models.QuerySet):
 
     def ranked_on(self, day):
         """Municipalities with their count of partnerships in force at the end of ``day``."""
-        count = Subquery(
-            _count(_involving_outer(Partnership.objects.in_force_on(day)))[:1],
-            output_field=models.IntegerField(),
-        )
+        count = _partners_of_outer(Partnership.objects.in_force_on(day))
         return (
             self.for_list()
-            .annotate(partners_then=Coalesce(count, 0))
+            .annotate(partners_then=count)
             .filter(partners_then__gt=0)
             .order_by("-partners_then", "name")
         )
@@ -243,20 +242,28 @@ class MunicipalityQuerySet(models.QuerySet):
         (a joint partner such as Corinto/El Realejo counts once for Köln), domestic partners
         included. Runs as one UPDATE, so callers keep it inside their transaction.
         """
-        count = _count(_involving_outer(Partnership.objects.counted()))
-        return self.update(partner_count=Coalesce(Subquery(count[:1]), 0))
+        return self.update(partner_count=_partners_of_outer(Partnership.objects.counted()))
 
 
-def _involving_outer(partnerships):
-    """Partnerships in which the outer query's municipality is a side or a member."""
-    return partnerships.filter(
-        Q(first=OuterRef("pk"))
-        | Q(second=OuterRef("pk"))
-        | Exists(
-            Membership.objects.filter(
-                partnership=OuterRef("pk"), municipality=OuterRef(OuterRef("pk"))
+def _partners_of_outer(partnerships):
+    """How many of ``partnerships`` the outer query's municipality takes part in.
+
+    Three indexed lookups (as first, as second, as a member) rather than one OR, which no
+    index serves; a member that is also a side is not counted twice.
+    """
+    as_member = Membership.objects.filter(
+        municipality=OuterRef("pk"), partnership__in=partnerships.values("pk")
+    ).exclude(Q(partnership__first=OuterRef("pk")) | Q(partnership__second=OuterRef("pk")))
+    return sum(
+        (
+            Coalesce(Subquery(_count(queryset)[:1], output_field=models.IntegerField()), 0)
+            for queryset in (
+                partnerships.filter(first=OuterRef("pk")),
+                partnerships.filter(second=OuterRef("pk")),
+                as_member,
             )
-        )
+        ),
+        start=Value(0),
     )
 
 
@@ -519,6 +526,7 @@ class Theme(models.Model):
     name_de = models.CharField(_("German name"), max_length=100)
 
     objects = SlugManager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name_en"]
@@ -796,6 +804,7 @@ class Partnership(models.Model):
                 Least("first", "second"),
                 Greatest("first", "second"),
                 "kind",
+                condition=Q(first__isnull=False, second__isnull=False),
                 name="partnership_unique_pair_per_kind",
                 violation_error_message=_(
                     "These two municipalities already have a partnership of this kind."
@@ -969,9 +978,10 @@ class Membership(models.Model):
 
     def clean(self):
         super().clean()
-        partnership = self.partnership if self.partnership_id else None
-        if partnership is None:
+        # On an add form the partnership is not saved yet: it is set, but has no id.
+        if not (self.partnership_id or Membership.partnership.is_cached(self)):
             return
+        partnership = self.partnership
         if partnership.is_network and self.side:
             raise ValidationError({"side": _("Members of a network have no side; leave it empty.")})
         if not partnership.is_network and not self.side:
@@ -1207,7 +1217,7 @@ class Event(models.Model):
 
     def clean(self):
         super().clean()
-        if not (self.partnership_id or self.municipality_id):
+        if self.partnership is None and self.municipality is None:
             raise ValidationError(
                 {
                     "partnership": _(
