@@ -391,6 +391,6 @@ def test_import_query_count_does_not_grow_with_rows(tmp_path, django_assert_num_
         f"Town {n},DE,Ville {n},FR,official,{1950 + n % 50},source {n % 3}" for n in range(rows)
     ]
     path = write(tmp_path, f"{HEADER},kind,start,source\n" + "\n".join(lines) + "\n")
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(18):
         run(path)
     assert Partnership.objects.count() == rows
