@@ -15,12 +15,8 @@ port="${PORT:-8000}"
 echo "run: migrating the database"
 python manage.py migrate --noinput
 
-if python manage.py help load_record >/dev/null 2>&1; then
-    echo "run: loading the historical record"
-    python manage.py load_record
-else
-    echo "run: no load_record command yet; skipping the historical record"
-fi
+echo "run: loading the historical record (fixtures/; loading again changes nothing)"
+python manage.py loaddata sources places partnerships events
 
 echo "run: serving on http://127.0.0.1:$port/ (admin: /admin/; Ctrl-C stops)"
 exec python manage.py runserver "127.0.0.1:$port"
