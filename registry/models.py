@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from registry.dates import PartialDateField
-from registry.text import fold
+from registry.text import fold, search_keys
 
 
 def _localized(obj, field):
@@ -206,17 +206,18 @@ class MunicipalityQuerySet(models.QuerySet):
         return self.get(slug=slug)
 
     def search(self, term):
-        """Match the folded name or any alternative name; "koln" and "Cologne" find Köln."""
-        key = fold(term)
-        if not key:
+        """Match the folded name or any alternative name; "koln", "Koeln" and "Cologne" find
+        Köln."""
+        keys = search_keys(term)
+        if not keys:
             return self
+        names, alternatives = Q(), Q()
+        for key in keys:
+            names |= Q(name_folded__contains=key)
+            alternatives |= Q(name_folded__contains=key)
         return self.filter(
-            Q(name_folded__contains=key)
-            | Exists(
-                AlternativeName.objects.filter(
-                    municipality=OuterRef("pk"), name_folded__contains=key
-                )
-            )
+            names
+            | Exists(AlternativeName.objects.filter(alternatives, municipality=OuterRef("pk")))
         )
 
     def for_list(self):
@@ -634,10 +635,9 @@ class PartnershipQuerySet(models.QuerySet):
 
     def search(self, term):
         """Match the partnership's name or any name of a side or member, folded."""
-        key = fold(term)
-        if not key:
+        if not search_keys(term):
             return self
-        matching = Municipality.objects.search(key).values("pk")
+        matching = Municipality.objects.search(term).values("pk")
         return self.filter(
             Q(name__icontains=term)
             | Q(first__in=matching)

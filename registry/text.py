@@ -46,3 +46,16 @@ def fold(text):
         if not unicodedata.combining(char) and unicodedata.category(char) != "Cf"
     )
     return " ".join(text.casefold().split())
+
+
+def search_keys(text):
+    """The folded forms a search term stands for: as typed, and with German umlauts written
+    out undone ("Koeln" also looks for "koln", as Köln folds), so both spellings find it."""
+    key = fold(text)
+    if not key:
+        return []
+    keys = [key]
+    collapsed = key.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+    if collapsed != key:
+        keys.append(collapsed)
+    return keys
