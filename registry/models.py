@@ -437,19 +437,6 @@ class Municipality(models.Model):
         if self.pk and self.successor_id == self.pk:
             raise ValidationError({"successor": _("A municipality cannot merge into itself.")})
 
-    @classmethod
-    def unique_slug(cls, name, country_code=""):
-        """A free slug for a new municipality: the name, then name and country, then numbered."""
-        base = slugify(fold(name)) or "municipality"
-        candidates = [base, f"{base}-{country_code.lower()}" if country_code else None]
-        for candidate in filter(None, candidates):
-            if not cls.objects.filter(slug=candidate).exists():
-                return candidate
-        number = 2
-        while cls.objects.filter(slug=f"{candidates[-1] or base}-{number}").exists():
-            number += 1
-        return f"{candidates[-1] or base}-{number}"
-
 
 class AlternativeNameManager(models.Manager):
     def get_by_natural_key(self, municipality_slug, name):
@@ -903,13 +890,6 @@ class Partnership(models.Model):
     @property
     def is_network(self):
         return self.kind == self.Kind.NETWORK
-
-    def municipality_ids(self):
-        """Every municipality in it: the two sides and every member."""
-        ids = {self.first_id, self.second_id}
-        ids.update(self.memberships.values_list("municipality_id", flat=True))
-        ids.discard(None)
-        return ids
 
 
 class MembershipManager(models.Manager):
