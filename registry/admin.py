@@ -3,8 +3,8 @@
 Every record of the registry keeps its history (django-simple-history): the "History"
 button of each object shows who changed what and when, and staff who may change it can
 revert any earlier version from there. Rows edited inline (members, kind and status changes,
-alternative names) have their own page for that, behind the row's change link. Countries,
-regions and themes have no such history yet, only Django's own change log.
+alternative names) have their own page for that, behind the row's change link. Import runs
+are kept as written, with no history of their own.
 Searches ignore case and accents and look at every name, so "koln" and "Cologne" find Köln.
 """
 
