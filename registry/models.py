@@ -6,9 +6,11 @@ has no sides; its members, and a side's joint partners (Köln's partner "Corinto
 one partnership with two Nicaraguan municipalities), are :class:`Membership` rows.
 """
 
+import zlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Case, Exists, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.text import slugify
@@ -862,6 +864,7 @@ class Partnership(models.Model):
         """Another partnership of the same kind between the same two towns, either way round."""
         if not (self.first_id and self.second_id):
             return None
+        self._lock_pair()
         pair = Q(first_id=self.first_id, second_id=self.second_id) | Q(
             first_id=self.second_id, second_id=self.first_id
         )
@@ -871,6 +874,20 @@ class Partnership(models.Model):
             .select_related("first", "second")
             .first()
         )
+
+    def _lock_pair(self):
+        """On PostgreSQL, hold a lock on this pair and kind until the transaction ends.
+
+        Two staff creating the same pair at the same moment would otherwise both pass the
+        duplicate check; with the lock, the second waits, then sees the first's row and gets
+        the form's message instead of a database error. (SQLite lets one writer in at a time.)
+        """
+        if connection.vendor != "postgresql" or not connection.in_atomic_block:
+            return
+        low, high = sorted([self.first_id, self.second_id])
+        key = zlib.crc32(f"partnership:{low}:{high}:{self.kind}".encode())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
     def _free_slug(self):
         if self.kind == self.Kind.NETWORK or not (self.first_id and self.second_id):
