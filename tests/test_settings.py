@@ -16,16 +16,24 @@ PRINT = (
 )
 
 
-def run_settings(**env):
+def run_settings(code=PRINT, **env):
     """Import the settings in a fresh interpreter with exactly these variables."""
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "ALLOWED_HOSTS",
+            "DATABASE_REPLICA_URL",
+            "REDIS_URL",
+        }
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="twinning.settings")
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", f"import django; django.setup(); {PRINT}"],
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
         env=clean,
         capture_output=True,
@@ -62,3 +70,32 @@ def test_unreadable_debug_is_a_clear_error(value):
     result = run_settings(DEBUG=value, SECRET_KEY="k" * 50)
     assert result.returncode == 1
     assert f"DEBUG must be one of 1/0, true/false, yes/no, on/off; got {value!r}." in result.stderr
+
+
+def test_replica_url_adds_a_replica_that_tests_mirror_to_the_primary():
+    code = (
+        "from django.conf import settings as s; r = s.DATABASES['replica']; "
+        "print(sorted(s.DATABASES), r['ENGINE'], r['HOST'], r['TEST']['MIRROR'])"
+    )
+    result = run_settings(
+        code,
+        DEBUG="1",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/twinning",
+        DATABASE_REPLICA_URL="postgres://reader@replica.internal:5432/twinning",
+    )
+    assert result.stdout == (
+        "['default', 'replica'] django.db.backends.postgresql replica.internal default\n"
+    )
+
+
+def test_redis_url_selects_the_shared_redis_cache():
+    code = (
+        "from django.core.cache import caches; import uuid; key = uuid.uuid4().hex; "
+        "cache = caches['default']; "
+        "cache.set(key, 'kept', 10); print(type(cache).__name__, cache.get(key)); "
+        "cache.delete(key)"
+    )
+    assert run_settings(code, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/0").stdout == (
+        "RedisCache kept\n"
+    )
+    assert run_settings(code, DEBUG="1").stdout == "LocMemCache kept\n"
