@@ -99,3 +99,20 @@ def test_redis_url_selects_the_shared_redis_cache():
         "RedisCache kept\n"
     )
     assert run_settings(code, DEBUG="1").stdout == "LocMemCache kept\n"
+
+
+def test_deployment_checks_pass_with_production_settings():
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}},
+            "SECRET_KEY": "x9!" * 20 + "production-like-secret-key",
+            "ALLOWED_HOSTS": "twinning.example",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "System check identified no issues (2 silenced).\n"
