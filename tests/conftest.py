@@ -42,6 +42,12 @@ def staff_user(username, group=None, **fields):
     return user
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests need no slow key stretching; production keeps Django's default hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def editor(db):
     return staff_user("editor", group="Editors")

@@ -29,6 +29,9 @@ from registry.models import (
     Theme,
 )
 
+# Every test here reaches the database, some only through request.getfixturevalue().
+pytestmark = pytest.mark.django_db
+
 # Helpers: read what the admin shows, and post a form back as a browser would.
 
 

@@ -11,7 +11,7 @@ from test_admin import ADD, add_form, form_errors
 from registry.models import Partnership
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="needs two concurrent connections; SQLite admits one writer at a time",

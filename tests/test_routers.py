@@ -27,7 +27,7 @@ def test_with_a_replica_reads_go_there_and_writes_and_migrations_to_the_primary(
     )
 
 
-@pytest.mark.django_db(transaction=True)  # no test-wide transaction around it
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # no test-wide transaction
 def test_reads_inside_a_write_transaction_stay_on_the_primary():
     with transaction.atomic():
         assert with_replica.db_for_read(Partnership) == "default"

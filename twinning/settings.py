@@ -5,6 +5,7 @@ table of every variable. The defaults are safe: SQLite in the project, ``DEBUG``
 start at all in production without a secret key.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
+    "axes",
     "registry",
 ]
 
@@ -89,7 +91,25 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Brute force: after AXES_FAILURE_LIMIT failed logins an account, and separately the address
+# they came from, is locked out for AXES_COOLOFF_MINUTES. The axes backend comes first, so
+# a locked-out attempt is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Lockouts are lifted from the shell (`manage.py axes_reset_username NAME`, `axes_reset_ip`),
+# not from the admin, so the admin holds the registry's records only.
+AXES_ENABLE_ADMIN = False
 
 ROOT_URLCONF = "twinning.urls"
 
@@ -208,7 +228,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's own default handler would print every message a second time.
-    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # One line per failed login is noise; lockouts are warnings and still shown.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # simple_history keeps who changed what; reverting goes through the admin's history view.
