@@ -11,8 +11,21 @@ import zlib
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import Case, Exists, F, Func, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, DenseRank, Greatest, Least, Substr
+from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +98,31 @@ class CountryQuerySet(models.QuerySet):
 
     def get_by_natural_key(self, code):
         return self.get(code=code)
+
+    def with_partnership_counts(self, partnerships):
+        """Countries with ``partnerships`` (bilateral) counted once per country involved.
+
+        A German–French partnership counts once for Germany and once for France, a German–German
+        one once for Germany; countries without any are left out. Annotates ``partnerships``
+        and a dense ``rank`` (equal counts share a rank).
+        """
+        as_first = partnerships.filter(first__country=OuterRef("pk"))
+        as_second_only = partnerships.filter(second__country=OuterRef("pk")).exclude(
+            first__country=OuterRef("pk")
+        )
+        count = sum(
+            (
+                Coalesce(Subquery(_count(queryset)[:1], output_field=models.IntegerField()), 0)
+                for queryset in (as_first, as_second_only)
+            ),
+            start=Value(0),
+        )
+        return (
+            self.annotate(partnerships=count)
+            .filter(partnerships__gt=0)
+            .annotate(rank=Window(DenseRank(), order_by=F("partnerships").desc()))
+            .order_by("-partnerships", "code")
+        )
 
 
 class Country(models.Model):
@@ -238,6 +276,57 @@ class MunicipalityQuerySet(models.QuerySet):
             .order_by("-partners_then", "name")
         )
 
+    def for_detail(self):
+        return self.select_related(
+            "country", "region", "parent__country", "successor__country"
+        ).prefetch_related(
+            "alternative_names",
+            "sources",
+            models.Prefetch("parts", Municipality.objects.select_related("country")),
+            models.Prefetch("predecessors", Municipality.objects.select_related("country")),
+        )
+
+    def with_partners(self, has_partners=True):
+        """Those with (or without) a partner by the counting rule today."""
+        if has_partners:
+            return self.filter(partner_count__gt=0)
+        return self.filter(partner_count=0)
+
+    def in_region(self, code):
+        """In the first-level region with this ISO 3166-2 code (e.g. DE-NW), any case."""
+        return self.filter(region__code__iexact=code)
+
+    def with_dense_rank(self, field="partner_count"):
+        """Annotate ``partners`` (the count in ``field``) and its dense ``rank``: equal counts
+        share a rank and the next count takes the next number (24, 20, 20, 18 → 1, 2, 2, 3)."""
+        return self.annotate(partners=F(field), rank=Window(DenseRank(), order_by=F(field).desc()))
+
+    def ranked_by(self, *, day=None, kind=None, status=None, domestic="include"):
+        """Municipalities by a count of partners under other rules than the stored one.
+
+        ``kind`` and ``status`` are a partnership's kind and status (``None``: any bilateral
+        kind, any status); ``day`` counts the partnerships of that kind and status on that
+        day from the dated records, as ``Partnership.objects.held_on()`` does (``None``: today,
+        by the current kind and status). ``domestic`` is ``include`` (every partner),
+        ``exclude`` (partners in another country only) or ``only`` (partners in the same
+        country only), by today's countries. Annotates ``partners_then``.
+        """
+        if day is None:
+            partnerships = Partnership.objects.bilateral()
+            if kind:
+                partnerships = partnerships.filter(kind=kind)
+            if status:
+                partnerships = partnerships.filter(status=status)
+        else:
+            partnerships = Partnership.objects.bilateral().held_on(day, kind=kind, status=status)
+        count = _partners_of_outer_by_country(partnerships, domestic)
+        return (
+            self.for_list()
+            .annotate(partners_then=count)
+            .filter(partners_then__gt=0)
+            .order_by("-partners_then", "name")
+        )
+
     def recount_partners(self):
         """Store the count of partnerships in force for every municipality in this queryset.
 
@@ -265,6 +354,45 @@ def _partners_of_outer(partnerships):
                 partnerships.filter(second=OuterRef("pk")),
                 as_member,
             )
+        ),
+        start=Value(0),
+    )
+
+
+def _partners_of_outer_by_country(partnerships, domestic):
+    """As :func:`_partners_of_outer`, keeping only partners in the outer municipality's
+    country (``domestic="only"``), only those elsewhere (``"exclude"``), or all (``"include"``).
+
+    The partner is the other side; for a joint partner on one side, the main partner of the
+    other side.
+    """
+    if domestic == "include":
+        return _partners_of_outer(partnerships)
+    same = OuterRef("country")
+    as_first = partnerships.filter(first=OuterRef("pk"))
+    as_second = partnerships.filter(second=OuterRef("pk"))
+    as_member = Membership.objects.filter(
+        municipality=OuterRef("pk"), partnership__in=partnerships.values("pk")
+    ).exclude(Q(partnership__first=OuterRef("pk")) | Q(partnership__second=OuterRef("pk")))
+    member_same = Q(side=Membership.Side.SECOND, partnership__first__country=same) | Q(
+        side=Membership.Side.FIRST, partnership__second__country=same
+    )
+    if domestic == "only":
+        querysets = (
+            as_first.filter(second__country=same),
+            as_second.filter(first__country=same),
+            as_member.filter(member_same),
+        )
+    else:
+        querysets = (
+            as_first.exclude(second__country=same),
+            as_second.exclude(first__country=same),
+            as_member.exclude(member_same),
+        )
+    return sum(
+        (
+            Coalesce(Subquery(_count(queryset)[:1], output_field=models.IntegerField()), 0)
+            for queryset in querysets
         ),
         start=Value(0),
     )
@@ -420,6 +548,9 @@ class Municipality(models.Model):
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "name_folded"}
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("registry:municipality", args=[self.slug])
 
     def natural_key(self):
         return (self.slug,)
@@ -583,6 +714,15 @@ class PartnershipQuerySet(models.QuerySet):
         counts once it has started and until it ends; one without a start date counts today
         but in no past year.
         """
+        return self.held_on(day, kind=Partnership.Kind.OFFICIAL, status=Partnership.Status.ACTIVE)
+
+    def held_on(self, day, *, kind=None, status=None):
+        """Partnerships of ``kind`` with ``status`` at the end of ``day``, as
+        :meth:`in_force_on` reads the dated records (``None``: any kind, any status).
+
+        They must have started by then; unless ``status`` is ``ended`` or any, they must not
+        have ended by then either.
+        """
         day = day.isoformat()
         kinds = KindChange.objects.filter(partnership=OuterRef("pk"))
         statuses = StatusChange.objects.filter(partnership=OuterRef("pk"))
@@ -600,12 +740,14 @@ class PartnershipQuerySet(models.QuerySet):
             ),
             default=F("status"),
         )
-        return (
-            self.alias(kind_then=kind_then, status_then=status_then)
-            .filter(kind_then=Partnership.Kind.OFFICIAL, status_then=Partnership.Status.ACTIVE)
-            .filter(start__lte=day)
-            .filter(Q(end__isnull=True) | Q(end__gt=day))
-        )
+        held = self.alias(kind_then=kind_then, status_then=status_then).filter(start__lte=day)
+        if kind:
+            held = held.filter(kind_then=kind)
+        if status:
+            held = held.filter(status_then=status)
+        if status not in (None, Partnership.Status.ENDED):
+            held = held.filter(Q(end__isnull=True) | Q(end__gt=day))
+        return held
 
     def bilateral(self):
         return self.exclude(kind=Partnership.Kind.NETWORK)
@@ -638,6 +780,192 @@ class PartnershipQuerySet(models.QuerySet):
 
     def for_list(self):
         return self.select_related("first__country", "second__country")
+
+    def for_download(self):
+        """As listed, with the joint partners and sources a download carries."""
+        return (
+            self.for_list()
+            .select_related("first_country_at_signing", "second_country_at_signing")
+            .prefetch_related(
+                models.Prefetch(
+                    "memberships",
+                    Membership.objects.select_related(
+                        "municipality__country", "country_at_signing"
+                    ).order_by(
+                        "side", F("joined").asc(nulls_last=True), "municipality__name_folded"
+                    ),
+                ),
+                "sources",
+            )
+        )
+
+    def for_detail(self):
+        return self.select_related(
+            "first__country",
+            "second__country",
+            "first_country_at_signing",
+            "second_country_at_signing",
+            "continues__first",
+            "continues__second",
+        ).prefetch_related(
+            models.Prefetch(
+                "memberships",
+                Membership.objects.select_related("municipality__country", "country_at_signing")
+                .prefetch_related("sources")
+                .order_by("side", F("joined").asc(nulls_last=True), "municipality__name_folded"),
+            ),
+            models.Prefetch(
+                "kind_changes",
+                KindChange.objects.select_related("recognised_by")
+                .prefetch_related("sources")
+                .order_by("date", "pk"),
+            ),
+            models.Prefetch(
+                "status_changes",
+                StatusChange.objects.prefetch_related("sources").order_by("date", "pk"),
+            ),
+            models.Prefetch(
+                "events",
+                Event.objects.select_related("municipality", "country_at_time").prefetch_related(
+                    "sources"
+                ),
+            ),
+            models.Prefetch("continued_by", Partnership.objects.select_related("first", "second")),
+            "sources",
+            "themes",
+            "associations",
+        )
+
+    def for_partners(self):
+        """The partnerships of a municipality's page, with their sides and joint partners,
+        oldest first."""
+        return (
+            self.for_list()
+            .prefetch_related(
+                models.Prefetch(
+                    "memberships",
+                    Membership.objects.select_related("municipality__country").order_by(
+                        "municipality__name_folded", "pk"
+                    ),
+                )
+            )
+            .order_by(F("start").asc(nulls_last=True), "slug")
+        )
+
+    def for_network_detail(self):
+        return self.networks().prefetch_related(
+            models.Prefetch(
+                "memberships",
+                Membership.objects.select_related(
+                    "municipality__country", "country_at_signing"
+                ).order_by(F("joined").asc(nulls_last=True), "municipality__name_folded", "pk"),
+            ),
+            models.Prefetch(
+                "events", Event.objects.select_related("municipality", "country_at_time")
+            ),
+            "sources",
+        )
+
+    def for_network_list(self):
+        return self.networks().annotate(member_count=Count("memberships"))
+
+    def of_kind(self, kind):
+        """Of this kind now or at some time: the current kind, or any recorded change of kind
+        (Keighley–Poix-du-Nord, official since 1986, was an adoption before)."""
+        return self.filter(
+            Q(kind=kind) | Exists(KindChange.objects.filter(partnership=OuterRef("pk"), kind=kind))
+        )
+
+    def in_country(self, code):
+        """With a side or a member in the country with this code, by today's countries."""
+        return self.filter(
+            Q(first__country__code=code)
+            | Q(second__country__code=code)
+            | Exists(
+                Membership.objects.filter(
+                    partnership=OuterRef("pk"), municipality__country__code=code
+                )
+            )
+        )
+
+    def between_countries(self, one, other):
+        """Bilateral partnerships between these two countries, either way round (by today's
+        countries of the two sides); ``one == other`` gives the domestic ones."""
+        return self.filter(
+            Q(first__country__code=one, second__country__code=other)
+            | Q(first__country__code=other, second__country__code=one)
+        )
+
+    def signed_in(self, code):
+        """With a side or member that was in this country at signing (CSHH, DDDE, ...).
+
+        Where the record gives no country at signing, the present country is taken.
+        """
+        return self.filter(
+            Q(first_country_at_signing__code=code)
+            | Q(first_country_at_signing__isnull=True, first__country__code=code)
+            | Q(second_country_at_signing__code=code)
+            | Q(second_country_at_signing__isnull=True, second__country__code=code)
+            | Exists(
+                Membership.objects.filter(partnership=OuterRef("pk")).filter(
+                    Q(country_at_signing__code=code)
+                    | Q(country_at_signing__isnull=True, municipality__country__code=code)
+                )
+            )
+        )
+
+    def founded_from(self, year):
+        """Begun in ``year`` or later (at any precision); those of unknown start are left out."""
+        return self.filter(start__gte=f"{year:04d}")
+
+    def founded_to(self, year):
+        """Begun in ``year`` or earlier (at any precision); those of unknown start are left out."""
+        return self.filter(start__lt=f"{year + 1:04d}")
+
+    def begun_in_years(self, years):
+        """Begun in any of ``years``: the anniversaries of a year."""
+        condition = Q(pk__in=[])
+        for year in years:
+            condition |= Q(start__startswith=f"{year:04d}")
+        return self.filter(condition)
+
+    def per_decade(self):
+        """``decade`` (the first three digits of the start year; ``None`` for unknown starts)
+        and ``count``, oldest decade first."""
+        return (
+            self.order_by()
+            .annotate(decade=Substr("start", 1, 3))
+            .values("decade")
+            .annotate(count=Count("pk"))
+            .order_by(F("decade").asc(nulls_last=True))
+        )
+
+    def per_kind(self):
+        """``kind`` and ``count``, the most frequent first."""
+        return self.order_by().values("kind").annotate(count=Count("pk")).order_by("-count", "kind")
+
+    def country_pairs(self):
+        """Bilateral partnerships counted per pair of countries, either way round: ``low`` and
+        ``high`` (the two codes, in alphabetical order) and ``count``, the most frequent
+        first."""
+        return (
+            self.bilateral()
+            .order_by()
+            .annotate(
+                low=Least("first__country__code", "second__country__code"),
+                high=Greatest("first__country__code", "second__country__code"),
+            )
+            .values("low", "high")
+            .annotate(count=Count("pk"))
+            .order_by("-count", "low", "high")
+        )
+
+    def totals(self):
+        """How many bilateral partnerships and how many networks, in one query."""
+        network = Q(kind=Partnership.Kind.NETWORK)
+        return self.aggregate(
+            bilateral=Count("pk", filter=~network), networks=Count("pk", filter=network)
+        )
 
 
 class Partnership(models.Model):
@@ -820,6 +1148,11 @@ class Partnership(models.Model):
         if not self.slug:
             self.slug = self._free_slug()
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        if self.is_network:
+            return reverse("registry:network", args=[self.slug])
+        return reverse("registry:partnership", args=[self.pk])
 
     def natural_key(self):
         return (self.slug,)
@@ -1090,7 +1423,27 @@ class StatusChange(models.Model):
     natural_key.dependencies = ["registry.partnership"]
 
 
-class EventManager(models.Manager):
+class EventQuerySet(models.QuerySet):
+    def for_timeline(self):
+        return self.select_related(
+            "municipality__country",
+            "partnership__first",
+            "partnership__second",
+            "country_at_time",
+        ).order_by("date", "title", "pk")
+
+    def about(self, municipality):
+        """The events of a municipality and of every partnership or network it is in."""
+        return self.filter(
+            Q(municipality=municipality)
+            | Q(partnership__in=Partnership.objects.involving(municipality).values("pk"))
+        )
+
+    def awards(self):
+        return self.filter(kind=Event.Kind.AWARD)
+
+
+class EventManager(models.Manager.from_queryset(EventQuerySet)):
     def get_by_natural_key(self, partnership_slug, municipality_slug, kind, date, title):
         subject = (
             {"partnership__slug": partnership_slug}
