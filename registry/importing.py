@@ -12,6 +12,7 @@ fixed number of queries (bulk inserts, one recount), however long the file.
 import csv
 import hashlib
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -164,17 +165,25 @@ class Report:
 def read_records(data):
     """Decode and parse the CSV bytes; yield (line number, record dict).
 
-    Raises ImportFileError for what makes the whole file unreadable.
+    Raises ImportFileError for what makes the whole file unreadable, naming the line and,
+    where it can tell, the column.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ImportFileError(
-            f"line {line}: the file is not UTF-8 (byte 0x{data[error.start]:02x}); "
-            "save it as UTF-8 and try again."
+            str(
+                RowError(
+                    line,
+                    _undecodable_column(data),
+                    f"the file is not UTF-8 (byte 0x{data[error.start]:02x}); "
+                    "save it as UTF-8 and try again.",
+                )
+            )
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header, line = [], 0
     try:
         header = next(reader, None)
         if header is None:
@@ -207,9 +216,65 @@ def read_records(data):
                 },
             )
     except csv.Error as error:
+        # Where the record that broke starts: csv itself names the line it gave up on,
+        # the end of the file when a quote is never closed.
+        lines = io.StringIO(text, newline="").readlines()[line:]
+        column = _broken_field(lines)
         raise ImportFileError(
-            f"line {reader.line_num}: the CSV is malformed ({error}); check its quotes."
+            str(
+                RowError(
+                    line + 1,
+                    header[column] if column is not None and column < len(header) else "",
+                    f"the CSV is malformed ({error}); check its quotes.",
+                )
+            )
         ) from None
+
+
+def _undecodable_column(data):
+    """The column of the first value with bytes that are not UTF-8 ("" if none can tell)."""
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = [name.strip().lower() for name in next(reader, [])]
+        for values in reader:
+            for name, value in zip(header, values, strict=False):
+                if any("\udc80" <= char <= "\udcff" for char in value):
+                    return name
+    except csv.Error:
+        pass
+    return ""
+
+
+def _broken_field(lines):
+    """Which field (from 0) of the CSV record starting at ``lines[0]`` breaks the quoting:
+    a quoted field with text after its closing quote, or one that is never closed.
+
+    The rules are those of ``csv.reader(strict=True)``; None if the record is well formed.
+    """
+    field, state = 0, "start"
+    for char in itertools.chain.from_iterable(lines):
+        if state == "quoted":
+            if char == '"':
+                state = "quote in quoted"
+        elif state == "quote in quoted":
+            if char == '"':  # a doubled quote stands for one
+                state = "quoted"
+            elif char == ",":
+                field, state = field + 1, "start"
+            elif char in "\r\n":
+                return None
+            else:
+                return field
+        elif char == ",":
+            field, state = field + 1, "start"
+        elif char in "\r\n":
+            return None
+        elif state == "start" and char == '"':
+            state = "quoted"
+        else:
+            state = "unquoted"
+    return field if state == "quoted" else None
 
 
 class RowParser:

@@ -269,15 +269,18 @@ def test_ambiguous_name_asks_for_the_region(tmp_path):
     [
         (
             f"{HEADER}\nKöln,DE,Liverpool,GB\n".encode("latin-1"),
-            "line 2: the file is not UTF-8 (byte 0xf6); save it as UTF-8 and try again.",
+            "line 2, municipality_a: the file is not UTF-8 (byte 0xf6); "
+            "save it as UTF-8 and try again.",
         ),
         (
             f'{HEADER}\nKöln,DE,Liverpool,GB\n"Bonn,DE,Oxford,GB\n'.encode(),
-            "line 3: the CSV is malformed (unexpected end of data); check its quotes.",
+            "line 3, municipality_a: the CSV is malformed (unexpected end of data); "
+            "check its quotes.",
         ),
         (
             f'{HEADER}\n"Köln"x,DE,Liverpool,GB\n'.encode(),
-            "line 2: the CSV is malformed (',' expected after '\"'); check its quotes.",
+            "line 2, municipality_a: the CSV is malformed (',' expected after '\"'); "
+            "check its quotes.",
         ),
         (
             b"municipality_a,country_a,municipality_b\nK,DE,L\n",
