@@ -1,14 +1,502 @@
-"""Public pages of the registry: plain functions that render an explicit context."""
+"""Public pages of the registry: plain functions that render an explicit context.
 
-from django.shortcuts import render
+Every list and ranking takes its filters from ``registry.filters``; an invalid parameter gets
+the page with a message and status 400. ``?format=csv`` and ``?format=json`` give the same
+filtered rows as a download (``registry.downloads``).
+"""
 
-from registry.models import Municipality, Partnership
+import math
+from itertools import groupby
+
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from registry import downloads
+from registry.filters import (
+    AwardFilter,
+    MunicipalityFilter,
+    NetworkFilter,
+    PartnershipFilter,
+    RankingFilter,
+)
+from registry.models import Country, Event, Municipality, Partnership
+
+PAGE_SIZE = 50
+TOP = 10
+ANNIVERSARIES = (25, 50, 75, 100)
+EARTH_RADIUS_KM = 6371.0
+
+
+# Helpers
+
+
+class Invalid(Exception):
+    """A request parameter that cannot be understood: the page says so with status 400."""
+
+    def __init__(self, messages):
+        super().__init__(messages)
+        self.messages = messages
+
+
+def _format(request, allowed=downloads.FORMATS):
+    """The asked-for download format, or ``None`` for the page."""
+    value = request.GET.get("format", "")
+    if value in ("", "html"):
+        return None
+    if value not in allowed:
+        choices = ", ".join(allowed)
+        raise Invalid(
+            [
+                (
+                    "",
+                    _("“%(value)s” is not a download format; choose %(choices)s.")
+                    % {"value": value, "choices": choices},
+                )
+            ]
+        )
+    return value
+
+
+def _check(filterset):
+    if not filterset.is_valid():
+        raise Invalid(filterset.messages)
+
+
+def _page(request, queryset, size=PAGE_SIZE):
+    paginator = Paginator(queryset, size)
+    number = request.GET.get("page") or "1"
+    try:
+        return paginator.page(number)
+    except PageNotAnInteger:
+        message = _("“%(value)s” is not a page number.") % {"value": number}
+    except EmptyPage:
+        message = ngettext(
+            "There is no page %(value)s: the list has %(pages)d page.",
+            "There is no page %(value)s: the list has %(pages)d pages.",
+            paginator.num_pages,
+        ) % {"value": number, "pages": paginator.num_pages}
+    raise Invalid([(_("Page"), message)])
+
+
+def _invalid(request, template, context, error):
+    context = {**context, "errors": error.messages, "page": None}
+    return render(request, template, context, status=400)
+
+
+def _list_page(request, template, filterset, context, make_download):
+    """Render a filtered, paginated list; or its download; or its errors with status 400."""
+    context = {"filter": filterset, **context}
+    try:
+        fmt = _format(request)
+        _check(filterset)
+        if fmt:
+            return make_download(fmt, filterset.qs)
+        page = _page(request, filterset.qs)
+    except Invalid as error:
+        return _invalid(request, template, context, error)
+    return render(request, template, {**context, "page": page, "errors": []})
+
+
+def haversine_km(one, other):
+    """The great-circle distance between two municipalities in whole km, or ``None`` when
+    either has no coordinates."""
+    if None in (one.latitude, one.longitude, other.latitude, other.longitude):
+        return None
+    lat1, lon1, lat2, lon2 = (
+        math.radians(float(value))
+        for value in (one.latitude, one.longitude, other.latitude, other.longitude)
+    )
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return round(2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a)))
+
+
+def bar_chart(bars, width=600, label_width=170, bar_height=20, gap=6):
+    """Geometry of a horizontal SVG bar chart for ``bars`` of (label, value).
+
+    Numbers are formatted here, not in the template, so that a German page does not write
+    "12,5" into an SVG attribute.
+    """
+    bars = list(bars)
+    largest = max((value for _label, value in bars), default=0) or 1
+    room = width - label_width - 60
+    rows = []
+    for index, (label, value) in enumerate(bars):
+        y = index * (bar_height + gap)
+        length = room * value / largest
+        rows.append(
+            {
+                "label": label,
+                "value": value,
+                "y": str(y),
+                "text_y": str(y + bar_height - 5),
+                "x": str(label_width),
+                "width": f"{length:.1f}",
+                "value_x": f"{label_width + length + 6:.1f}",
+            }
+        )
+    return {
+        "bars": rows,
+        "width": str(width),
+        "height": str(max(len(rows) * (bar_height + gap), bar_height)),
+        "label_x": str(label_width - 8),
+        "bar_height": str(bar_height),
+    }
+
+
+def _decades(partnerships):
+    """(label, count) per decade of start, oldest first, unknown starts last."""
+    rows = []
+    for row in partnerships.per_decade():
+        if row["decade"] is None:
+            label = _("date unknown")
+        else:
+            label = _("%(decade)ss") % {"decade": int(row["decade"]) * 10}
+        rows.append((label, row["count"]))
+    return rows
+
+
+def _kind_label(kind):
+    return Partnership.Kind(kind).label
+
+
+# Home
 
 
 def home(request):
+    year = timezone.localdate().year
+    totals = Partnership.objects.totals()
+    years = {year + ahead - age: (year + ahead, age) for ahead in (0, 1) for age in ANNIVERSARIES}
+    anniversaries = []
+    for partnership in (
+        Partnership.objects.bilateral()
+        .exclude(status=Partnership.Status.ENDED)
+        .begun_in_years(years)
+        .for_list()
+        .order_by("start", "slug")
+    ):
+        celebrated, age = years[partnership.start.year]
+        anniversaries.append({"partnership": partnership, "year": celebrated, "age": age})
+    anniversaries.sort(key=lambda row: (row["year"], -row["age"], str(row["partnership"].start)))
     context = {
         "municipality_total": Municipality.objects.count(),
-        "partnership_total": Partnership.objects.bilateral().count(),
-        "network_total": Partnership.objects.networks().count(),
+        "partnership_total": totals["bilateral"],
+        "network_total": totals["networks"],
+        "top": Municipality.objects.ranked().with_dense_rank()[:TOP],
+        "anniversaries": anniversaries,
+        "this_year": year,
+        "next_year": year + 1,
+        "decades": bar_chart(_decades(Partnership.objects.bilateral())),
     }
     return render(request, "registry/home.html", context)
+
+
+# Municipalities
+
+
+def municipality_list(request):
+    filterset = MunicipalityFilter(request.GET, queryset=Municipality.objects.for_list())
+
+    def make_download(fmt, queryset):
+        rows = (downloads.municipality_row(request, m) for m in downloads.iterate(queryset))
+        return downloads.download(
+            fmt, "municipalities", timezone.localdate(), downloads.MUNICIPALITY_HEADER, rows
+        )
+
+    return _list_page(request, "registry/municipality_list.html", filterset, {}, make_download)
+
+
+def _other_side(municipality, partnership):
+    """The partners of ``municipality`` in a bilateral partnership: the other side and its
+    joint partners, the main one first."""
+    if partnership.first_id == municipality.pk:
+        side = "first"
+    elif partnership.second_id == municipality.pk:
+        side = "second"
+    else:
+        side = next(
+            m.side for m in partnership.memberships.all() if m.municipality_id == municipality.pk
+        )
+    other = "second" if side == "first" else "first"
+    joint = [m.municipality for m in partnership.memberships.all() if m.side == other]
+    return [getattr(partnership, other), *joint]
+
+
+def municipality_detail(request, slug):
+    municipality = get_object_or_404(Municipality.objects.for_detail(), slug=slug)
+    partners, networks = [], []
+    for partnership in Partnership.objects.involving(municipality).for_partners():
+        if partnership.is_network:
+            membership = next(
+                m for m in partnership.memberships.all() if m.municipality_id == municipality.pk
+            )
+            networks.append({"network": partnership, "membership": membership})
+            continue
+        others = _other_side(municipality, partnership)
+        partners.append(
+            {
+                "partnership": partnership,
+                "others": others,
+                "distance": haversine_km(municipality, others[0]),
+            }
+        )
+    events = list(Event.objects.about(municipality).for_timeline())
+    context = {
+        "municipality": municipality,
+        "partners": partners,
+        "networks": networks,
+        "events": events,
+        "awards": [event for event in events if event.kind == Event.Kind.AWARD],
+        "alternative_names": municipality.alternative_names.all(),
+    }
+    return render(request, "registry/municipality_detail.html", context)
+
+
+# Partnerships
+
+
+def partnership_list(request):
+    filterset = PartnershipFilter(request.GET, queryset=Partnership.objects.bilateral().for_list())
+
+    def make_download(fmt, queryset):
+        queryset = queryset.for_download()
+        as_of = timezone.localdate()
+        if fmt == "csv":
+            rows = (downloads.partnership_row(request, p) for p in downloads.iterate(queryset))
+            return downloads.csv_response("partnerships", as_of, downloads.PARTNERSHIP_HEADER, rows)
+        documents = (downloads.partnership_document(request, p) for p in queryset)
+        return downloads.download(fmt, "partnerships", as_of, [], [], documents=documents)
+
+    return _list_page(request, "registry/partnership_list.html", filterset, {}, make_download)
+
+
+def _conflicts(changes, field):
+    """Claims of the same change that disagree on its date: runs of changes (in date order)
+    to the same kind or status recorded with different dates, each with its sources."""
+    conflicts = []
+    for _value, run in groupby(changes, key=lambda change: getattr(change, field)):
+        run = list(run)
+        if len({change.date for change in run}) > 1:
+            conflicts.append({"value": run[0], "claims": run})
+    return conflicts
+
+
+def partnership_detail(request, pk):
+    partnership = get_object_or_404(Partnership.objects.for_detail(), pk=pk)
+    if partnership.is_network:
+        return redirect(partnership, permanent=True)
+    try:
+        fmt = _format(request, allowed=("json",))
+    except Invalid as error:
+        return render(
+            request,
+            "registry/partnership_detail.html",
+            {"partnership": partnership, "errors": error.messages},
+            status=400,
+        )
+    if fmt:
+        document = downloads.partnership_detail_document(request, partnership)
+        return downloads.json_response(
+            f"partnership-{partnership.pk}", timezone.localdate(), document
+        )
+    kind_changes = list(partnership.kind_changes.all())
+    status_changes = list(partnership.status_changes.all())
+    memberships = list(partnership.memberships.all())
+    context = {
+        "partnership": partnership,
+        "sides": [
+            {
+                "role": _("first partner")
+                if partnership.kind != Partnership.Kind.ADOPTION
+                else _("sponsor"),
+                "municipality": partnership.first,
+                "name_at_signing": partnership.first_name_at_signing,
+                "country_at_signing": partnership.first_country_at_signing,
+            },
+            {
+                "role": _("second partner")
+                if partnership.kind != Partnership.Kind.ADOPTION
+                else _("sponsored"),
+                "municipality": partnership.second,
+                "name_at_signing": partnership.second_name_at_signing,
+                "country_at_signing": partnership.second_country_at_signing,
+            },
+        ],
+        "memberships": memberships,
+        "kind_changes": kind_changes,
+        "status_changes": status_changes,
+        "kind_conflicts": _conflicts(kind_changes, "kind"),
+        "status_conflicts": _conflicts(status_changes, "status"),
+        "events": partnership.events.all(),
+        "sources": partnership.sources.all(),
+        "themes": partnership.themes.all(),
+        "associations": partnership.associations.all(),
+        "continued_by": partnership.continued_by.all(),
+        "errors": [],
+    }
+    return render(request, "registry/partnership_detail.html", context)
+
+
+# Networks
+
+
+def network_list(request):
+    filterset = NetworkFilter(request.GET, queryset=Partnership.objects.for_network_list())
+
+    def make_download(fmt, queryset):
+        rows = (downloads.network_row(request, n) for n in downloads.iterate(queryset))
+        return downloads.download(
+            fmt, "networks", timezone.localdate(), downloads.NETWORK_HEADER, rows
+        )
+
+    return _list_page(request, "registry/network_list.html", filterset, {}, make_download)
+
+
+def network_detail(request, slug):
+    network = get_object_or_404(Partnership.objects.for_network_detail(), slug=slug)
+    context = {
+        "network": network,
+        "memberships": network.memberships.all(),
+        "events": network.events.all(),
+        "sources": network.sources.all(),
+    }
+    return render(request, "registry/network_detail.html", context)
+
+
+# Rankings
+
+
+def _rule_text(rule):
+    """The counting rule of a ranking, in words."""
+    kind = Partnership.Kind(rule["kind"]).label if rule["kind"] else _("partnerships of any kind")
+    status = Partnership.Status(rule["status"]).label if rule["status"] else _("any status")
+    domestic = {
+        "include": _("Partners in the same country count."),
+        "exclude": _("Partners in the same country do not count."),
+        "only": _("Only partners in the same country count."),
+    }[rule["domestic"]]
+    if rule["day"] is None:
+        when = _("Counted today, by each partnership's present kind and status.")
+    else:
+        day = date_format(rule["day"], "DATE_FORMAT")
+        if rule["status"] in (None, Partnership.Status.ENDED):
+            when = _(
+                "Counted for %(day)s (at the end of that day) from the dated records: the kind "
+                "and status a partnership had then; it must have begun by then."
+            ) % {"day": day}
+        else:
+            when = _(
+                "Counted for %(day)s (at the end of that day) from the dated records: the kind "
+                "and status a partnership had then; it must have begun by then and not yet "
+                "ended."
+            ) % {"day": day}
+    return _(
+        "A municipality's partners are its partnerships of the kind “%(kind)s” with the "
+        "status “%(status)s”, each counted once: a joint partner such as Corinto / El Realejo "
+        "counts once. %(domestic)s %(when)s Equal counts share a rank, and the next count "
+        "takes the next rank."
+    ) % {"kind": kind, "status": status, "domestic": domestic, "when": when}
+
+
+def ranking(request):
+    filterset = RankingFilter(request.GET, queryset=Municipality.objects.all())
+    context = {"filter": filterset, "rule": None}
+    try:
+        fmt = _format(request)
+        _check(filterset)
+        rule = filterset.rule
+        context["rule"] = _rule_text(rule)
+        as_of = rule["day"] or timezone.localdate()
+        context["as_of"] = as_of
+        if fmt:
+            rows = (downloads.ranking_row(request, m) for m in downloads.iterate(filterset.qs))
+            return downloads.download(fmt, "ranking", as_of, downloads.RANKING_HEADER, rows)
+        page = _page(request, filterset.qs)
+    except Invalid as error:
+        return _invalid(request, "registry/ranking.html", context, error)
+    return render(request, "registry/ranking.html", {**context, "page": page, "errors": []})
+
+
+def country_ranking(request):
+    partnerships = Partnership.objects.bilateral().counted()
+    context = {}
+    try:
+        fmt = _format(request)
+        table = request.GET.get("table", "countries")
+        if table not in ("countries", "pairs"):
+            raise Invalid(
+                [
+                    (
+                        "",
+                        _("“%(value)s” is not a table of this page; choose countries or pairs.")
+                        % {"value": table},
+                    )
+                ]
+            )
+    except Invalid as error:
+        return _invalid(request, "registry/country_ranking.html", context, error)
+    countries = Country.objects.with_partnership_counts(partnerships)
+    pairs = list(partnerships.country_pairs()[: TOP * 2])
+    named = Country.objects.in_bulk(
+        {pair[end] for pair in pairs for end in ("low", "high")}, field_name="code"
+    )
+    pairs = [{**pair, "low": named[pair["low"]], "high": named[pair["high"]]} for pair in pairs]
+    as_of = timezone.localdate()
+    if fmt == "csv":
+        if table == "pairs":
+            rows = [downloads.pair_row(pair) for pair in pairs]
+            return downloads.csv_response("country-pairs", as_of, downloads.PAIR_HEADER, rows)
+        rows = (downloads.country_row(country) for country in countries)
+        return downloads.csv_response("countries", as_of, downloads.COUNTRY_HEADER, rows)
+    if fmt == "json":
+        return downloads.json_response(
+            "countries",
+            as_of,
+            {
+                "countries": [
+                    dict(zip(downloads.COUNTRY_HEADER, downloads.country_row(c), strict=True))
+                    for c in countries
+                ],
+                "pairs": [
+                    dict(zip(downloads.PAIR_HEADER, downloads.pair_row(pair), strict=True))
+                    for pair in pairs
+                ],
+            },
+        )
+    context = {"countries": countries, "pairs": pairs, "errors": []}
+    return render(request, "registry/country_ranking.html", context)
+
+
+# Awards
+
+
+def award_list(request):
+    filterset = AwardFilter(request.GET, queryset=Event.objects.awards().for_timeline())
+
+    def make_download(fmt, queryset):
+        rows = (downloads.award_row(request, e) for e in downloads.iterate(queryset))
+        return downloads.download(fmt, "awards", timezone.localdate(), downloads.AWARD_HEADER, rows)
+
+    return _list_page(request, "registry/award_list.html", filterset, {}, make_download)
+
+
+# Statistics
+
+
+def statistics(request):
+    partnerships = Partnership.objects.bilateral()
+    countries = list(Country.objects.with_partnership_counts(partnerships))
+    kinds = [(_kind_label(row["kind"]), row["count"]) for row in partnerships.per_kind()]
+    decades = _decades(partnerships)
+    context = {
+        "decades": bar_chart(decades),
+        "countries": bar_chart((country.name, country.partnerships) for country in countries),
+        "kinds": bar_chart(kinds),
+    }
+    return render(request, "registry/statistics.html", context)

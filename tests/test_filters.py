@@ -1,0 +1,324 @@
+"""Search, filters, sorting and pages of the public lists; every bad parameter gets a 400."""
+
+import pytest
+from conftest import country, municipality, network, partnership
+from pages import column, errors, page
+
+from registry.models import (
+    AlternativeName,
+    Event,
+    KindChange,
+    Membership,
+    Partnership,
+    Region,
+    Theme,
+)
+
+pytestmark = pytest.mark.django_db
+
+Kind = Partnership.Kind
+Status = Partnership.Status
+
+
+def names(client, url, table_id="results"):
+    """The first column of a list; empty when the page says nothing matches."""
+    response = client.get(url)
+    assert response.status_code == 200, errors(response)
+    if table_id not in page(response).tables:
+        assert "matches these filters." in response.content.decode()
+        return []
+    return column(response, table_id)
+
+
+def refused(client, url):
+    """The messages of a page that refused its parameters, checking it said 400 and listed
+    nothing."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "results" not in page(response).tables
+    return errors(response)
+
+
+# Municipalities
+
+
+@pytest.fixture
+def towns():
+    nrw = Region.objects.create(country=country("DE"), name="Nordrhein-Westfalen", code="DE-NW")
+    koeln = municipality("Köln", region=nrw, slug="koln")
+    AlternativeName.objects.create(municipality=koeln, name="Cologne")
+    bonn = municipality("Bonn", region=nrw, seeking_partner=True)
+    lille = municipality("Lille", "FR")
+    montbeliard = municipality("Montbéliard", "FR", slug="montbeliard")
+    AlternativeName.objects.create(municipality=montbeliard, name="Mömpelgard")
+    county = municipality("Devon", "GB", kind="county")
+    partnership(koeln, lille)
+    return koeln, bonn, lille, montbeliard, county
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["Bonn", "Devon", "Köln", "Lille", "Montbéliard"]),
+        ("q=koln", ["Köln"]),
+        ("q=KÖLN", ["Köln"]),
+        ("q=Koeln", ["Köln"]),
+        ("q=cologne", ["Köln"]),
+        ("q=mompelgard", ["Montbéliard"]),
+        ("q=montbeliard", ["Montbéliard"]),
+        ("country=FR", ["Lille", "Montbéliard"]),
+        ("country=fr", ["Lille", "Montbéliard"]),
+        ("kind=county", ["Devon"]),
+        ("region=DE-NW", ["Bonn", "Köln"]),
+        ("region=de-nw", ["Bonn", "Köln"]),
+        ("seeking=yes", ["Bonn"]),
+        ("seeking=no", ["Devon", "Köln", "Lille", "Montbéliard"]),
+        ("has_partners=yes", ["Köln", "Lille"]),
+        ("has_partners=no", ["Bonn", "Devon", "Montbéliard"]),
+        ("country=DE&has_partners=yes", ["Köln"]),
+        ("sort=-name", ["Montbéliard", "Lille", "Köln", "Devon", "Bonn"]),
+        ("sort=country", ["Lille", "Montbéliard", "Bonn", "Köln", "Devon"]),
+        ("sort=-partners", ["Köln", "Lille", "Bonn", "Devon", "Montbéliard"]),
+    ],
+)
+def test_municipality_filters(client, towns, query, expected):
+    assert names(client, f"/municipalities/?{query}") == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "messages"),
+    [
+        ("country=XX", ["Country: There is no country with the code “XX”."]),
+        ("kind=village", ["Kind: “village” is not a known kind of municipality."]),
+        ("region=DE-ZZ", ["Region code: There is no region with the code “DE-ZZ”."]),
+        ("seeking=maybe", ["Seeks a partner: Answer yes or no, not “maybe”."]),
+        ("has_partners=1", ["Has partners: Answer yes or no, not “1”."]),
+        ("sort=population", ["Sort by: “population” is not a known sort order."]),
+        ("page=abc", ["Page: “abc” is not a page number."]),
+        ("page=2", ["Page: There is no page 2: the list has 1 page."]),
+        ("page=0", ["Page: There is no page 0: the list has 1 page."]),
+        ("format=pdf", ["“pdf” is not a download format; choose csv, json."]),
+    ],
+)
+def test_municipality_list_refuses_invalid_parameters(client, towns, query, messages):
+    assert refused(client, f"/municipalities/?{query}") == messages
+
+
+def test_pages_keep_the_filters(client, settings):
+    for number in range(60):
+        municipality(f"Town {number:02d}", "FR")
+    municipality("Elsewhere", "DE")
+    first = client.get("/municipalities/?country=FR&sort=-name")
+    html = first.content.decode()
+    assert '<a href="?country=FR&amp;sort=-name&amp;page=2" rel="next">Next page</a>' in html
+    assert column(first)[:2] == ["Town 59", "Town 58"]
+    second = client.get("/municipalities/?country=FR&sort=-name&page=2")
+    assert column(second) == [f"Town {number:02d}" for number in range(9, -1, -1)]
+    assert "Page 2 of 2" in second.content.decode()
+
+
+# Partnerships
+
+
+@pytest.fixture
+def links():
+    koeln = municipality("Köln", slug="koln")
+    lille = municipality("Lille", "FR")
+    keighley = municipality("Keighley", "GB")
+    poix = municipality("Poix-du-Nord", "FR")
+    treptow = municipality("Treptow", slug="treptow")
+    kosice = municipality("Košice", "SK")
+    wuppertal = municipality("Wuppertal")
+    corinto, realejo = municipality("Corinto", "NI"), municipality("El Realejo", "NI")
+    made = {
+        "koeln-lille": partnership(koeln, lille, start="1958-07-03"),
+        "keighley": partnership(keighley, poix, start="1920"),
+        "treptow": partnership(
+            koeln,
+            treptow,
+            start="1990",
+            second_name_at_signing="Berlin-Treptow",
+            second_country_at_signing=country("DDDE"),
+        ),
+        "kosice": partnership(
+            wuppertal, kosice, start="1980-05-22", second_country_at_signing=country("CSHH")
+        ),
+        "corinto": partnership(koeln, corinto, start="1988", name="Köln – Corinto / El Realejo"),
+        "lille-poix": partnership(
+            lille, poix, kind=Kind.FRIENDSHIP, status=Status.DORMANT, start="1999"
+        ),
+        "undated": partnership(wuppertal, lille, kind=Kind.CONTACT),
+    }
+    KindChange.objects.create(partnership=made["keighley"], kind=Kind.ADOPTION, date="1920")
+    KindChange.objects.create(partnership=made["keighley"], kind=Kind.OFFICIAL, date="1986")
+    Membership.objects.create(partnership=made["corinto"], municipality=realejo, side="second")
+    made["treptow"].themes.add(Theme.objects.get(slug="reconciliation"))
+    network("Die Hanse", koeln, lille)
+    return made
+
+
+ALL = [
+    "Keighley – Poix-du-Nord",
+    "Köln – Lille",
+    "Wuppertal – Košice",
+    "Köln – Corinto / El Realejo",
+    "Köln – Treptow",
+    "Lille – Poix-du-Nord",
+    "Wuppertal – Lille",
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ALL),
+        ("q=mompelgard", []),
+        ("q=realejo", ["Köln – Corinto / El Realejo"]),
+        ("q=kosice", ["Wuppertal – Košice"]),
+        ("kind=adoption", ["Keighley – Poix-du-Nord"]),
+        ("kind=friendship", ["Lille – Poix-du-Nord"]),
+        ("kind=official&q=keighley", ["Keighley – Poix-du-Nord"]),
+        ("status=dormant", ["Lille – Poix-du-Nord"]),
+        ("country=NI", ["Köln – Corinto / El Realejo"]),
+        ("country=GB", ["Keighley – Poix-du-Nord"]),
+        ("country_pair=DE-FR", ["Köln – Lille", "Wuppertal – Lille"]),
+        ("country_pair=fr-de", ["Köln – Lille", "Wuppertal – Lille"]),
+        ("country_pair=DE-DE", ["Köln – Treptow"]),
+        (
+            "founded_from=1980",
+            [
+                "Wuppertal – Košice",
+                "Köln – Corinto / El Realejo",
+                "Köln – Treptow",
+                "Lille – Poix-du-Nord",
+            ],
+        ),
+        ("founded_to=1958", ["Keighley – Poix-du-Nord", "Köln – Lille"]),
+        ("founded_from=1958&founded_to=1980", ["Köln – Lille", "Wuppertal – Košice"]),
+        ("founded_from=1958&founded_to=1958", ["Köln – Lille"]),
+        ("municipality=koln", ["Köln – Lille", "Köln – Corinto / El Realejo", "Köln – Treptow"]),
+        ("theme=reconciliation", ["Köln – Treptow"]),
+        ("at_signing=DDDE", ["Köln – Treptow"]),
+        ("at_signing=CSHH", ["Wuppertal – Košice"]),
+        ("at_signing=SK", []),
+        ("at_signing=GB", ["Keighley – Poix-du-Nord"]),
+        (
+            "sort=-start",
+            [
+                "Lille – Poix-du-Nord",
+                "Köln – Treptow",
+                "Köln – Corinto / El Realejo",
+                "Wuppertal – Košice",
+                "Köln – Lille",
+                "Keighley – Poix-du-Nord",
+                "Wuppertal – Lille",
+            ],
+        ),
+        (
+            "sort=name&country=DE",
+            [
+                "Köln – Corinto / El Realejo",
+                "Köln – Lille",
+                "Köln – Treptow",
+                "Wuppertal – Košice",
+                "Wuppertal – Lille",
+            ],
+        ),
+    ],
+)
+def test_partnership_filters(client, links, query, expected):
+    assert names(client, f"/partnerships/?{query}") == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "messages"),
+    [
+        ("founded_from=abc", ["Founded from (year): Enter a year such as 1958."]),
+        ("founded_to=19.5", ["Founded up to (year): Enter a year such as 1958."]),
+        ("founded_from=0", ["Founded from (year): Enter a year such as 1958."]),
+        (
+            "founded_from=1990&founded_to=1980",
+            ["“Founded from” (1990) is after “founded to” (1980)."],
+        ),
+        (
+            "country=Germany",
+            ["Country of either side: There is no country with the code “GERMANY”."],
+        ),
+        (
+            "country_pair=DE",
+            [
+                "Pair of countries: Give a pair of country codes with a hyphen, "
+                "e.g. DE-FR; not “DE”."
+            ],
+        ),
+        ("country_pair=DE-QQ", ["Pair of countries: There is no country with the code “QQ”."]),
+        (
+            "kind=twinning",
+            ["Kind, now or at some time: “twinning” is not a known kind of partnership."],
+        ),
+        (
+            "kind=network",
+            ["Kind, now or at some time: “network” is not a known kind of partnership."],
+        ),
+        ("status=alive", ["Status: “alive” is not a known status."]),
+        (
+            "municipality=atlantis",
+            ["Municipality (its address name): There is no municipality “atlantis”."],
+        ),
+        ("theme=cooking", ["Theme: “cooking” is not a known theme."]),
+        ("at_signing=XY", ["A side's country at signing: There is no country with the code “XY”."]),
+        ("sort=kind", ["Sort by: “kind” is not a known sort order."]),
+        ("page=-1", ["Page: There is no page -1: the list has 1 page."]),
+        (
+            "founded_from=abc&country=ZZ",
+            [
+                "Country of either side: There is no country with the code “ZZ”.",
+                "Founded from (year): Enter a year such as 1958.",
+            ],
+        ),
+    ],
+)
+def test_partnership_list_refuses_invalid_parameters(client, links, query, messages):
+    assert refused(client, f"/partnerships/?{query}") == messages
+
+
+# Networks and awards
+
+
+def test_network_filters(client):
+    network("Die Hanse", municipality("Köln"), municipality("Zwolle", "NL"))
+    network("Eurotowns", municipality("Lonely", "FR"))
+    assert names(client, "/networks/?q=hanse") == ["Die Hanse"]
+    assert names(client, "/networks/?country=NL") == ["Die Hanse"]
+    assert names(client, "/networks/?sort=-members") == ["Die Hanse", "Eurotowns"]
+    assert refused(client, "/networks/?country=NLD") == [
+        "Country of a member: There is no country with the code “NLD”."
+    ]
+
+
+def test_award_filters(client):
+    coventry, devon = municipality("Coventry", "GB"), municipality("Devon", "GB")
+    wien = municipality("Wien", "AT")
+    for town, award, year in [
+        (coventry, Event.Award.EUROPE_PRIZE, "1955"),
+        (wien, Event.Award.EUROPE_PRIZE, "1958"),
+        (devon, Event.Award.FLAG_OF_HONOUR, "1990"),
+    ]:
+        Event.objects.create(
+            kind=Event.Kind.AWARD,
+            award=award,
+            title=Event.Award(award).label,
+            date=year,
+            municipality=town,
+            country_at_time=town.country,
+        )
+    Event.objects.create(kind=Event.Kind.VISIT, title="A visit", date="1960", municipality=wien)
+    assert names(client, "/awards/", "results") == ["1955", "1958", "1990"]
+    assert column(client.get("/awards/?level=europe_prize"), "results", 2) == ["Coventry", "Wien"]
+    assert column(client.get("/awards/?country=gb&sort=-date"), "results", 2) == [
+        "Devon",
+        "Coventry",
+    ]
+    assert refused(client, "/awards/?level=gold") == [
+        "Level: “gold” is not a known level of award."
+    ]

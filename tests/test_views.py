@@ -1,0 +1,585 @@
+"""The public pages as a person reads them: the record's headline facts, and query counts."""
+
+import pytest
+from conftest import country, municipality, network, partnership
+from django.core.management import call_command
+from django.utils import timezone
+from pages import column, errors, heading, page, rows, text
+
+from registry.dates import PartialDate
+from registry.models import (
+    AlternativeName,
+    Event,
+    KindChange,
+    Membership,
+    Municipality,
+    Partnership,
+    Source,
+    StatusChange,
+    Theme,
+)
+
+pytestmark = pytest.mark.django_db
+
+Kind = Partnership.Kind
+Status = Partnership.Status
+
+
+@pytest.fixture
+def record():
+    call_command("loaddata", "sources", "places", "partnerships", "events", verbosity=0)
+
+
+def get(client, url, **headers):
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    return response
+
+
+def by_slug(slug):
+    return Partnership.objects.get(slug=slug)
+
+
+# The ranking
+
+
+def test_ranking_shows_koeln_first_with_24_and_dense_ranks(client, record):
+    response = get(client, "/rankings/")
+    assert heading(response) == "Municipalities by number of partners"
+    assert rows(response, "ranking")[:4] == [
+        ["1", "Köln", "Germany", "24"],
+        ["2", "Chemnitz", "Germany", "2"],
+        ["3", "Anröchte", "Germany", "1"],
+        ["3", "Arnsberg", "Germany", "1"],
+    ]
+    assert text(response, "rule") == (
+        "A municipality's partners are its partnerships of the kind “official twinning” with "
+        "the status “active”, each counted once: a joint partner such as Corinto / El Realejo "
+        "counts once. Partners in the same country count. Counted today, by each "
+        "partnership's present kind and status. Equal counts share a rank, and the next count "
+        "takes the next rank."
+    )
+
+
+def test_ranking_at_the_end_of_1970_shows_koeln_with_10(client, record):
+    response = get(client, "/rankings/?on=1970")
+    assert rows(response, "ranking")[:3] == [
+        ["1", "Köln", "Germany", "10"],
+        ["2", "Arras", "France", "1"],
+        ["2", "Berlin-Neukölln", "Germany", "1"],
+    ]
+    assert text(response, "rule").endswith(
+        "Counted for Dec. 31, 1970 (at the end of that day) from the dated records: the kind "
+        "and status a partnership had then; it must have begun by then and not yet ended. "
+        "Equal counts share a rank, and the next count takes the next rank."
+    )
+
+
+def test_ranking_on_a_day_counts_up_to_that_day(client, record):
+    assert rows(get(client, "/rankings/?on=1960-12-31"), "ranking")[:2] == [
+        ["1", "Köln", "Germany", "6"],
+        ["2", "Bonn", "Germany", "1"],
+    ]
+    assert rows(get(client, "/rankings/?on=2021-06-30"), "ranking")[:1] == [
+        ["1", "Köln", "Germany", "24"]
+    ]
+
+
+def test_ranking_within_a_country_ranks_among_its_towns(client, record):
+    assert column(get(client, "/rankings/?country=fi"), "ranking", 2) == ["Finland"] * 12
+    assert rows(get(client, "/rankings/?country=DE"), "ranking")[:2] == [
+        ["1", "Köln", "Germany", "24"],
+        ["2", "Chemnitz", "Germany", "2"],
+    ]
+
+
+def test_ranking_can_leave_out_or_keep_only_domestic_partners(client, record):
+    assert rows(get(client, "/rankings/?domestic=only"), "ranking") == [
+        ["1", "Köln", "Germany", "2"],
+        ["2", "Berlin-Neukölln", "Germany", "1"],
+        ["2", "Treptow-Köpenick", "Germany", "1"],
+    ]
+    assert rows(get(client, "/rankings/?domestic=exclude"), "ranking")[:2] == [
+        ["1", "Köln", "Germany", "22"],
+        ["2", "Chemnitz", "Germany", "2"],
+    ]
+
+
+def test_ranking_by_other_kind_and_status(client, record):
+    suspended = get(client, "/rankings/?status=suspended")
+    assert rows(suspended, "ranking")[:2] == [
+        ["1", "Arkhangelsk", "Russian Federation", "1"],
+        ["1", "Dortmund", "Germany", "1"],
+    ]
+    assert "Köln" in column(suspended, "ranking", 1)
+    adoptions = get(client, "/rankings/?kind=adoption")
+    assert column(adoptions, "ranking", 1) == [
+        "Brzeg",
+        "Faribault",
+        "Goslar",
+        "Landkreis Emsland",
+        "Powiat lidzbarski",
+        "Würzburg",
+    ]
+    everything = get(client, "/rankings/?kind=any&status=any")
+    assert rows(everything, "ranking")[:3] == [
+        ["1", "Köln", "Germany", "25"],
+        ["2", "Chemnitz", "Germany", "2"],
+        ["2", "Mülheim an der Ruhr", "Germany", "2"],
+    ]
+
+
+def test_ranking_counts_ring_partners_once_and_equal_counts_share_a_rank(client):
+    koeln, lille, torino = municipality("Köln"), municipality("Lille", "FR"), municipality("T")
+    partnership(koeln, lille, start="1958")
+    partnership(koeln, torino, start="1958")
+    partnership(lille, torino, start="1958")
+    assert rows(get(client, "/rankings/"), "ranking") == [
+        ["1", "Köln", "Germany", "2"],
+        ["1", "Lille", "France", "2"],
+        ["1", "T", "Germany", "2"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "on=abc",
+            "On (year or date): Enter a year such as 1970 or a date such as 2021-06-30; not “abc”.",
+        ),
+        (
+            "on=3000",
+            "On (year or date): 3000 lies in the future; a ranking counts what has happened.",
+        ),
+        ("country=ZZ", "Country: There is no country with the code “ZZ”."),
+        ("kind=twinning", "Kind of partnership: “twinning” is not a known kind of partnership."),
+        ("status=alive", "Status: “alive” is not a known status."),
+        (
+            "domestic=maybe",
+            "Partners in the same country: “maybe” is not include, exclude or only.",
+        ),
+        ("page=two", "Page: “two” is not a page number."),
+        ("page=9", "Page: There is no page 9: the list has 1 page."),
+        ("format=xlsx", "“xlsx” is not a download format; choose csv, json."),
+    ],
+)
+def test_ranking_with_an_invalid_parameter_says_so_with_400(client, query, message):
+    municipality("Köln").partnerships_as_first.create(second=municipality("Lille", "FR"))
+    response = client.get(f"/rankings/?{query}")
+    assert (response.status_code, errors(response)) == (400, [message])
+    assert "ranking" not in page(response).tables
+
+
+def test_this_year_in_the_ranking_means_today(client):
+    partnership(municipality("Köln"), municipality("Lille", "FR"), start="1990")
+    today = timezone.localdate()
+    response = get(client, f"/rankings/?on={today.year}")
+    assert rows(response, "ranking") == [
+        ["1", "Köln", "Germany", "1"],
+        ["1", "Lille", "France", "1"],
+    ]
+    assert response.context["as_of"] == today
+
+
+# Home
+
+
+def test_home_shows_totals_top_anniversaries_and_decades(client):
+    year = timezone.localdate().year
+    koeln, lille, liege = (
+        municipality("Köln"),
+        municipality("Lille", "FR"),
+        municipality("Liège", "BE"),
+    )
+    hanse = network("Die Hanse", koeln, lille)
+    partnership(koeln, lille, start=f"{year - 50}-07-03")
+    partnership(koeln, liege, start=str(year + 1 - 25))
+    partnership(lille, liege, start=str(year - 24), status=Status.ENDED, end=str(year - 1))
+    response = get(client, "/")
+    assert heading(response) == "Twinning registry"
+    assert response.context["municipality_total"] == 3
+    assert (response.context["partnership_total"], response.context["network_total"]) == (3, 1)
+    assert rows(response, "top") == [
+        ["1", "Köln", "Germany", "2"],
+        ["2", "Lille", "France", "1"],
+        ["2", "Liège", "Belgium", "1"],
+    ]
+    assert rows(response, "anniversaries") == [
+        [
+            str(year),
+            "50 years",
+            "Köln – Lille",
+            PartialDate(f"{year - 50}-07-03").display(),
+        ],
+        [str(year + 1), "25 years", "Köln – Liège", str(year + 1 - 25)],
+    ]
+    decades = rows(response, "decades-table")
+    assert sum(int(count) for _decade, count in decades) == 3
+    assert hanse.get_absolute_url() == "/networks/die-hanse/"
+
+
+# Municipalities
+
+
+def test_municipality_page_of_koeln(client, record):
+    response = get(client, "/municipalities/koln/")
+    assert heading(response) == "Köln"
+    partners = rows(response, "partners")
+    assert len(partners) == 25
+    assert partners[0] == [
+        "Liverpool",
+        "United Kingdom",
+        "official twinning",
+        "1952",
+        "active",
+        "730 km",
+    ]
+    assert [
+        "Corinto / El Realejo",
+        "Nicaragua",
+        "official twinning",
+        "1988",
+        "active",
+        "9218 km",
+    ] in partners
+    assert [
+        "Volgograd",
+        "Russian Federation",
+        "official twinning",
+        "November 1988",
+        "suspended",
+        "2676 km",
+    ] in partners
+    assert rows(response, "networks") == [["Städtebund DIE HANSE", "", ""]]
+    assert rows(response, "names") == [["Cologne", "name in another language", "en", ""]]
+
+
+def test_municipality_page_shows_awards_parent_successor_and_former_names(client, record):
+    neukoelln = get(client, "/municipalities/berlin-neukolln/")
+    assert rows(neukoelln, "awards") == [["1987", "Europe Prize", "Europe Prize"]]
+    facts = neukoelln.content.decode()
+    assert '<dt>Part of</dt><dd><a href="/municipalities/berlin/">Berlin</a></dd>' in facts
+    kuusankoski = get(client, "/municipalities/kuusankoski/").content.decode()
+    assert '<dt>Merged into</dt><dd><a href="/municipalities/kouvola/">Kouvola</a>' in kuusankoski
+    treptow = get(client, "/municipalities/treptow-kopenick/")
+    assert ["Treptow", "historical name", "de", "–2000"] in rows(treptow, "names")
+
+
+def test_joint_partner_sees_the_other_side_as_its_partner(client, record):
+    response = get(client, "/municipalities/el-realejo/")
+    assert rows(response, "partners") == [
+        ["Köln", "Germany", "official twinning", "1988", "active", "9212 km"]
+    ]
+
+
+def test_municipality_list_and_search_by_any_name(client, record):
+    assert column(get(client, "/municipalities/?q=Mömpelgard")) == ["Montbéliard"]
+    assert column(get(client, "/municipalities/?q=cologne")) == ["Köln"]
+    assert column(get(client, "/municipalities/?q=KOSICE")) == ["Košice"]
+    response = get(client, "/municipalities/?q=koln")
+    assert rows(response) == [["Köln", "city or town", "Germany", "Nordrhein-Westfalen", "24"]]
+
+
+def test_unknown_municipality_is_404(client):
+    assert client.get("/municipalities/nowhere/").status_code == 404
+
+
+# Partnerships
+
+
+def test_partnership_search_finds_ludwigsburg_montbeliard_under_moempelgard(client, record):
+    response = get(client, "/partnerships/?q=Mömpelgard")
+    assert rows(response) == [
+        [
+            "Ludwigsburg – Montbéliard",
+            "Germany – France",
+            "official twinning",
+            "Aug. 25, 1950",
+            "active",
+        ]
+    ]
+
+
+def test_kind_filter_finds_keighley_among_the_adoptions(client, record):
+    response = get(client, "/partnerships/?kind=adoption")
+    names = column(response)
+    assert names[0] == "Keighley – Poix-du-Nord"
+    assert "Köln – Liverpool" not in names
+    assert rows(response)[0] == [
+        "Keighley – Poix-du-Nord",
+        "United Kingdom – France",
+        "official twinning",
+        "1920",
+        "active",
+    ]
+
+
+def test_partnership_page_shows_conflicting_claims_side_by_side(client, record):
+    dnipro = by_slug("koln--dnipro")
+    response = get(client, f"/partnerships/{dnipro.pk}/")
+    assert heading(response) == "Köln – Dnipro"
+    assert rows(response, "conflicts") == [
+        ["official twinning", "May 2024", "EXPRESS"],
+        ["official twinning", "September 2025", "europesays.com"],
+    ]
+    assert rows(response, "kind-history") == [
+        ["project-limited partnership", "2022", "", "", "EXPRESS; europesays.com"],
+        ["official twinning", "May 2024", "", "According to express.de.", "EXPRESS"],
+        [
+            "official twinning",
+            "September 2025",
+            "",
+            "According to europesays.com.",
+            "europesays.com",
+        ],
+    ]
+
+
+def test_partnership_page_shows_names_and_countries_at_signing(client, record):
+    treptow = by_slug("koln--treptow-kopenick")
+    response = get(client, treptow.get_absolute_url())
+    assert rows(response, "members") == [
+        ["first partner", "Köln", "Germany", "Köln", "Germany"],
+        [
+            "second partner",
+            "Treptow-Köpenick",
+            "Germany",
+            "Berlin-Treptow",
+            "German Democratic Republic",
+        ],
+    ]
+    volgograd = get(client, by_slug("koln--volgograd").get_absolute_url())
+    assert rows(volgograd, "status-history")[0][:2] == ["suspended", "2022"]
+
+
+def test_partnership_page_of_keighley_shows_both_adoption_dates(client, record):
+    keighley = by_slug("keighley--poix-du-nord")
+    response = get(client, keighley.get_absolute_url())
+    assert rows(response, "conflicts") == [
+        ["adoption or sponsorship", "1920", "The Independent; keighleyhistory.org.uk"],
+        ["adoption or sponsorship", "1921", "Wikipedia; Wikipedia"],
+    ]
+    assert rows(response, "members")[0][0] == "first partner"
+    faribault = get(client, by_slug("faribault--wurzburg").get_absolute_url())
+    assert column(faribault, "members") == ["sponsor", "sponsored"]
+
+
+def test_joint_partners_are_members_of_the_partnership_page(client, record):
+    response = get(client, by_slug("koln--corinto").get_absolute_url())
+    assert rows(response, "members") == [
+        ["first partner", "Köln", "Germany", "Köln", "Germany"],
+        ["second partner", "Corinto", "Nicaragua", "Corinto", "Nicaragua"],
+        [
+            "joint partner on the second side (from 1988)",
+            "El Realejo",
+            "Nicaragua",
+            "El Realejo",
+            "Nicaragua",
+        ],
+    ]
+
+
+def test_a_network_at_a_partnership_address_moves_to_its_own(client, record):
+    hanse = Partnership.objects.networks().get()
+    response = client.get(f"/partnerships/{hanse.pk}/")
+    assert (response.status_code, response["Location"]) == (301, "/networks/die-hanse/")
+
+
+# Networks, awards, countries, statistics
+
+
+def test_network_list_and_page_with_join_years(client):
+    koeln, zwolle = municipality("Köln"), municipality("Zwolle", "NL")
+    hanse = network("Die Hanse", start="1980")
+    Membership.objects.create(partnership=hanse, municipality=zwolle, joined="1980")
+    Membership.objects.create(partnership=hanse, municipality=koeln, joined="1986-05")
+    network("Eurotowns", municipality("Lonely", "FR"))
+    assert rows(get(client, "/networks/")) == [
+        ["Die Hanse", "2", "1980", "active"],
+        ["Eurotowns", "1", "", "active"],
+    ]
+    response = get(client, "/networks/die-hanse/")
+    assert rows(response, "members") == [
+        ["Zwolle", "Netherlands", "1980", ""],
+        ["Köln", "Germany", "1986", ""],
+    ]
+
+
+def test_awards_by_year_and_level(client, record):
+    response = get(client, "/awards/?level=europe_prize")
+    assert rows(response)[:3] == [
+        ["1955", "Europe Prize", "Coventry", "United Kingdom", "Europe Prize"],
+        ["1956", "Europe Prize", "Puteaux", "France", "Europe Prize"],
+        ["1956", "Europe Prize", "Offenbach am Main", "Germany", "Europe Prize"],
+    ]
+    other = get(client, "/awards/?level=other")
+    assert rows(other) == [
+        ["1990", "other honour", "Ludwigsburg – Montbéliard", "", "Adenauer-de-Gaulle Prize"]
+    ]
+
+
+def test_country_ranking_and_pairs(client, record):
+    response = get(client, "/rankings/countries/")
+    assert rows(response, "countries")[:3] == [
+        ["1", "Germany", "56"],
+        ["2", "Finland", "12"],
+        ["3", "Poland", "8"],
+    ]
+    assert rows(response, "pairs")[:2] == [["Germany – Finland", "12"], ["Germany – Poland", "8"]]
+    assert ["within Germany", "2"] in rows(response, "pairs")
+
+
+def test_statistics_tables_give_the_numbers_of_the_charts(client, record):
+    response = get(client, "/statistics/")
+    assert rows(response, "kinds-table") == [
+        ["official twinning", "65"],
+        ["adoption or sponsorship", "5"],
+        ["informal contact", "1"],
+    ]
+    assert rows(response, "decades-table")[:2] == [["830s", "1"], ["1920s", "2"]]
+    assert rows(response, "countries-table")[0] == ["Germany", "68"]
+    svg = response.content.decode()
+    assert '<svg role="img" aria-labelledby="kinds-title"' in svg
+    assert "style=" not in svg
+
+
+# Query counts: constant whatever the amount of data
+
+
+def _towns(count, code="DE", prefix="Town"):
+    return [municipality(f"{prefix} {number}", code) for number in range(count)]
+
+
+def _partnerships(count):
+    """``count`` partnerships, each with two fresh towns, a source, a theme and a kind change."""
+    source = Source.objects.create(key=f"s-{count}", citation="A source")
+    theme = Theme.objects.get(slug="sport")
+    created = []
+    for number in range(count):
+        first, second = municipality(f"A{number}"), municipality(f"B{number}", "FR")
+        link = partnership(first, second, start=f"{1950 + number % 70}")
+        link.sources.add(source)
+        link.themes.add(theme)
+        KindChange.objects.create(partnership=link, kind=Kind.ADOPTION, date="1949")
+        KindChange.objects.create(partnership=link, kind=Kind.OFFICIAL, date="1950")
+        created.append(link)
+    return created
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_list_pages_run_a_constant_number_of_queries(client, django_assert_num_queries, count):
+    _partnerships(count)
+    for number in range(count):
+        network(f"Network {number}", *_towns(2, prefix=f"N{number}"))
+        Event.objects.create(
+            kind=Event.Kind.AWARD,
+            award=Event.Award.EUROPE_PRIZE,
+            title="Europe Prize",
+            date=str(1960 + number),
+            municipality=Municipality.objects.get(name=f"A{number}"),
+            country_at_time=country("DE"),
+        )
+    pages = {
+        "/municipalities/": 3,
+        "/municipalities/?q=a1&country=DE&region=&seeking=no&has_partners=yes&sort=-partners": 4,
+        "/partnerships/": 5,
+        "/partnerships/?q=a&kind=adoption&country=FR&country_pair=DE-FR&founded_from=1900"
+        "&founded_to=2100&theme=sport&at_signing=DE&sort=-start": 9,
+        "/networks/": 3,
+        "/rankings/": 3,
+        "/rankings/?on=2000&country=DE": 4,
+        "/rankings/?on=1960&status=any&domestic=exclude": 3,
+        "/rankings/?kind=any&status=any&domestic=exclude": 3,
+        "/rankings/countries/": 3,
+        "/awards/?level=europe_prize&country=DE": 4,
+    }
+    for url, queries in pages.items():
+        with django_assert_num_queries(queries):
+            response = client.get(url)
+        assert response.status_code == 200, url
+        assert max(len(rows) for rows in page(response).tables.values()) > 1, url
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_home_and_statistics_run_a_constant_number_of_queries(
+    client, django_assert_num_queries, count
+):
+    year = timezone.localdate().year
+    for link in _partnerships(count):
+        link.start = str(year - 50)
+        link.save()
+    with django_assert_num_queries(5):
+        assert client.get("/").status_code == 200
+    with django_assert_num_queries(3):
+        assert client.get("/statistics/").status_code == 200
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_municipality_page_runs_a_constant_number_of_queries(
+    client, django_assert_num_queries, count
+):
+    home = municipality("Köln", latitude="50.9", longitude="6.9", parent=municipality("Parent"))
+    municipality("Part", parent=home)
+    source = Source.objects.create(key="source", citation="A source")
+    home.sources.add(source)
+    for number in range(count):
+        other = municipality(f"Partner {number}", "FR", latitude="50.6", longitude="3.0")
+        link = partnership(home, other, start=str(1960 + number))
+        Membership.objects.create(
+            partnership=link, municipality=municipality(f"Joint {number}", "FR"), side="second"
+        )
+        network(f"Network {number}", home)
+        AlternativeName.objects.create(municipality=home, name=f"Name {number}")
+        Event.objects.create(kind=Event.Kind.VISIT, title="Visit", date="1970", partnership=link)
+        Event.objects.create(
+            kind=Event.Kind.AWARD,
+            award=Event.Award.FLAG_OF_HONOUR,
+            title="Flag",
+            date=str(1970 + number),
+            municipality=home,
+        )
+    with django_assert_num_queries(8):
+        response = client.get(home.get_absolute_url())
+    assert len(rows(response, "partners")) == count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_partnership_page_runs_a_constant_number_of_queries(
+    client, django_assert_num_queries, count
+):
+    source = Source.objects.create(key="source", citation="A source")
+    earlier = partnership(municipality("Old"), municipality("Older", "FR"))
+    link = partnership(municipality("Köln"), municipality("Lille", "FR"), continues=earlier)
+    link.sources.add(source)
+    link.themes.add(*Theme.objects.all()[:count])
+    for number in range(count):
+        member = Membership.objects.create(
+            partnership=link, municipality=municipality(f"Joint {number}", "FR"), side="second"
+        )
+        member.sources.add(source)
+        change = KindChange.objects.create(
+            partnership=link, kind=Kind.FRIENDSHIP, date=str(1950 + number)
+        )
+        change.sources.add(source)
+        status = StatusChange.objects.create(
+            partnership=link, status=Status.ACTIVE, date=str(1960 + number)
+        )
+        status.sources.add(source)
+        event = Event.objects.create(
+            kind=Event.Kind.VISIT, title="Visit", date=str(1970 + number), partnership=link
+        )
+        event.sources.add(source)
+    with django_assert_num_queries(13):
+        response = client.get(link.get_absolute_url())
+    assert len(rows(response, "kind-history")) == count
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_network_page_runs_a_constant_number_of_queries(client, django_assert_num_queries, count):
+    hanse = network("Die Hanse", *_towns(count))
+    hanse.sources.add(Source.objects.create(key="source", citation="A source"))
+    Event.objects.create(kind=Event.Kind.FOUNDING, title="Founded", date="1980", partnership=hanse)
+    with django_assert_num_queries(4):
+        response = client.get(hanse.get_absolute_url())
+    assert len(rows(response, "members")) == count
