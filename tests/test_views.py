@@ -4,7 +4,7 @@ import pytest
 from conftest import country, municipality, network, partnership
 from django.core.management import call_command
 from django.utils import timezone
-from pages import column, errors, heading, page, rows, text
+from pages import column, errors, heading, page, rows, table, text
 
 from registry.dates import PartialDate
 from registry.models import (
@@ -442,6 +442,47 @@ def test_statistics_tables_give_the_numbers_of_the_charts(client, record):
     svg = response.content.decode()
     assert '<svg role="img" aria-labelledby="kinds-title"' in svg
     assert "style=" not in svg
+
+
+# Language
+
+
+def test_accept_language_de_gives_german_pages(client, record):
+    response = get(client, "/rankings/", accept_language="de")
+    assert heading(response) == "Gemeinden nach Zahl der Partner"
+    assert table(response, "ranking")[:2] == [
+        ["Rang", "Gemeinde", "Land", "Partner"],
+        ["1", "Köln", "Deutschland", "24"],
+    ]
+    assert response["Content-Language"] == "de"
+    wuppertal = by_slug("wuppertal--kosice")
+    detail = get(client, wuppertal.get_absolute_url(), accept_language="de")
+    assert rows(detail, "members")[1] == [
+        "zweiter Partner",
+        "Košice",
+        "Slowakei",
+        "Košice",
+        "Tschechoslowakei",
+    ]
+    assert "<dt>Seit</dt><dd>22. Mai 1980</dd>" in detail.content.decode()
+
+
+def test_a_bad_parameter_is_explained_in_german_too(client):
+    response = client.get("/partnerships/?founded_from=abc", headers={"accept-language": "de"})
+    assert (response.status_code, errors(response)) == (
+        400,
+        ["Gegründet ab (Jahr): Geben Sie ein Jahr wie 1958 ein."],
+    )
+
+
+def test_language_switcher_posts_to_set_language(client):
+    html = get(client, "/").content.decode()
+    assert '<form class="language" action="/i18n/setlang/" method="post">' in html
+    assert '<label for="language">Language</label>' in html
+    assert '<option value="de" lang="de">Deutsch</option>' in html
+    switched = client.post("/i18n/setlang/", {"language": "de", "next": "/"}, follow=True)
+    assert heading(switched) == "Register der Städtepartnerschaften"
+    assert heading(get(client, "/rankings/")) == "Gemeinden nach Zahl der Partner"
 
 
 # Query counts: constant whatever the amount of data
