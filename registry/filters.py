@@ -253,6 +253,7 @@ class MunicipalityFilter(BaseFilterSet):
     )
     has_partners = filters.ChoiceFilter(
         label=_("Has partners"),
+        help_text=_("official twinnings in force today"),
         choices=YES_NO,
         empty_label=_("either"),
         method="filter_has_partners",

@@ -406,7 +406,11 @@ def _rule_text(rule):
 
 def ranking(request):
     filterset = RankingFilter(request.GET, queryset=Municipality.objects.all())
-    context = {"filter": filterset, "rule": None}
+    context = {
+        "filter": filterset,
+        "rule": None,
+        "past_years": range(1950, timezone.localdate().year, 10),
+    }
     try:
         fmt = _format(request)
         _check(filterset)

@@ -1,5 +1,8 @@
 """The public pages as a person reads them: the record's headline facts, and query counts."""
 
+import re
+from html.parser import HTMLParser
+
 import pytest
 from conftest import country, municipality, network, partnership
 from django.core.management import call_command
@@ -442,6 +445,64 @@ def test_statistics_tables_give_the_numbers_of_the_charts(client, record):
     svg = response.content.decode()
     assert '<svg role="img" aria-labelledby="kinds-title"' in svg
     assert "style=" not in svg
+
+
+# Accessible markup under the Content Security Policy
+
+
+class _Fields(HTMLParser):
+    """The ids of the visible form fields of a page and the ids its labels name."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self.labelled = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("input", "select", "textarea") and attrs.get("type") not in (
+            "hidden",
+            "submit",
+        ):
+            self.fields.append(attrs.get("id"))
+        elif tag == "label":
+            self.labelled.add(attrs.get("for"))
+
+
+PAGES = [
+    "/",
+    "/municipalities/",
+    "/municipalities/koln/",
+    "/partnerships/",
+    "/partnerships/?founded_from=abc",
+    "/networks/",
+    "/networks/die-hanse/",
+    "/rankings/",
+    "/rankings/countries/",
+    "/awards/",
+    "/statistics/",
+]
+
+
+def test_every_page_labels_its_fields_and_has_no_inline_script_or_style(client, record):
+    pages = PAGES + [by_slug("koln--dnipro").get_absolute_url()]
+    for url in pages:
+        response = client.get(url)
+        html = response.content.decode()
+        assert response.status_code in (200, 400), url
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "style-src 'self'" in policy
+        assert "unsafe-inline" not in policy
+        assert re.search(r"<script|<style|\sstyle=|\son[a-z]+=", html) is None, url
+        fields = _Fields()
+        fields.feed(html)
+        assert fields.fields, url
+        assert [field for field in fields.fields if field not in fields.labelled] == [], url
+        assert '<html lang="en">' in html and '<main id="content">' in html
+
+
+def test_ranking_links_to_who_led_when(client):
+    html = get(client, "/rankings/").content.decode()
+    assert '<a href="?on=1950">1950</a>, <a href="?on=1960">1960</a>' in html
 
 
 # Language
