@@ -4,16 +4,18 @@ Every record of the registry keeps its history (django-simple-history): the "His
 button of each object shows who changed what and when, and staff who may change it can
 revert any earlier version from there. Rows edited inline (members, kind and status changes,
 alternative names) have their own page for that, behind the row's change link. Import runs
-are kept as written, with no history of their own.
+are kept as written, with no history of their own; reverting one deletes what it created and
+records on the run who reverted it and when.
 Searches ignore case and accents and look at every name, so "koln" and "Cologne" find Köln.
 """
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from registry.models import (
@@ -173,7 +175,11 @@ class SourceAdmin(HistoryAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    """What each run of ``import_partnerships`` brought in; written by the command only."""
+    """What each run of ``import_partnerships`` brought in; written by the command only.
+
+    A run can be reverted ("Revert this import"): what it created goes again, see
+    :meth:`ImportRun.revert`. Only superusers and those who may delete partnerships may.
+    """
 
     list_display = [
         "created",
@@ -186,10 +192,47 @@ class ImportRunAdmin(admin.ModelAdmin):
         "partnerships_created",
         "duplicates_merged",
         "already_present",
+        "reverted",
+        "reverted_by",
     ]
-    list_select_related = ["user"]
+    list_select_related = ["user", "reverted_by"]
     search_fields = ["file_name", "sha256"]
     date_hierarchy = "created"
+    readonly_fields = ["reverted", "reverted_by"]
+    actions = ["revert_import"]
+
+    @admin.action(description=_("Revert this import"), permissions=["revert"])
+    def revert_import(self, request, queryset):
+        with transaction.atomic():
+            for run in queryset.order_by("-created", "-pk"):
+                if run.reverted:
+                    self.message_user(
+                        request,
+                        _("“%(run)s” was reverted before; nothing was done.") % {"run": run},
+                        messages.WARNING,
+                    )
+                    continue
+                partnerships, municipalities = run.revert(request.user)
+                self.log_change(request, run, "Reverted")
+                self.message_user(
+                    request,
+                    _("Reverted “%(run)s”: %(partnerships)s and %(municipalities)s deleted.")
+                    % {
+                        "run": run,
+                        "partnerships": ngettext(
+                            "%(count)d partnership", "%(count)d partnerships", partnerships
+                        )
+                        % {"count": partnerships},
+                        "municipalities": ngettext(
+                            "%(count)d municipality", "%(count)d municipalities", municipalities
+                        )
+                        % {"count": municipalities},
+                    },
+                    messages.SUCCESS,
+                )
+
+    def has_revert_permission(self, request):
+        return request.user.has_perm("registry.delete_partnership")
 
     def has_add_permission(self, request):
         return False

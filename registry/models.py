@@ -10,7 +10,7 @@ import zlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import (
     Case,
     Count,
@@ -26,6 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, DenseRank, Greatest, Least, Substr
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -231,6 +232,16 @@ class ImportRun(models.Model):
     partnerships_created = models.PositiveIntegerField(_("partnerships created"), default=0)
     duplicates_merged = models.PositiveIntegerField(_("duplicates merged"), default=0)
     already_present = models.PositiveIntegerField(_("already in the registry"), default=0)
+    reverted = models.DateTimeField(_("reverted at"), null=True, blank=True, editable=False)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("reverted by"),
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -239,6 +250,41 @@ class ImportRun(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.created:%Y-%m-%d %H:%M})"
+
+    def revert(self, user):
+        """Take back what this run wrote, and record on the run who did so and when.
+
+        The partnerships it created are deleted, with their members, dated changes and events;
+        then the municipalities it created that no longer take part in any partnership,
+        membership or event, and that no other record names (an alternative name, an
+        association, a town that is part of it or merged into it). Partner counts follow
+        through registry.signals; every deleted row keeps its "-" entry in the history.
+        One transaction: all of it or nothing. Returns the number of partnerships and of
+        municipalities deleted; (0, 0) if the run was reverted before.
+        """
+        with transaction.atomic():
+            run = ImportRun.objects.select_for_update().get(pk=self.pk)
+            if run.reverted:
+                self.reverted, self.reverted_by_id = run.reverted, run.reverted_by_id
+                return 0, 0
+            _, partnerships = Partnership.objects.filter(import_run=run).delete()
+            town = OuterRef("pk")
+            in_use = (
+                Exists(Partnership.objects.filter(Q(first=town) | Q(second=town)))
+                | Exists(Membership.objects.filter(municipality=town))
+                | Exists(Event.objects.filter(municipality=town))
+                | Exists(AlternativeName.objects.filter(municipality=town))
+                | Exists(Association.objects.filter(municipality=town))
+                | Exists(Municipality.objects.filter(Q(parent=town) | Q(successor=town)))
+            )
+            _, towns = Municipality.objects.filter(import_run=run).exclude(in_use).delete()
+            run.reverted, run.reverted_by = timezone.now(), user
+            run.save(update_fields=["reverted", "reverted_by"])
+        self.reverted, self.reverted_by = run.reverted, user
+        return (
+            partnerships.get(Partnership._meta.label, 0),
+            towns.get(Municipality._meta.label, 0),
+        )
 
 
 class MunicipalityQuerySet(models.QuerySet):
