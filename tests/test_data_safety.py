@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.core.serializers.base import DeserializationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from registry.models import Municipality, Partnership
 
@@ -17,11 +17,16 @@ RECORD = ["sources", "places", "partnerships", "events"]
 
 
 def database_state():
-    """Every row of every table, in primary key order: registry, history, auth, sessions, all."""
-    return {
-        model._meta.label: list(model._base_manager.order_by("pk").values_list())
-        for model in apps.get_models(include_auto_created=True)
-    }
+    """Every row of every table as the database returns it, in primary key order: registry,
+    history, auth, sessions, all."""
+    state = {}
+    with connection.cursor() as cursor:
+        for model in apps.get_models(include_auto_created=True):
+            table = connection.ops.quote_name(model._meta.db_table)
+            pk = connection.ops.quote_name(model._meta.pk.column)
+            cursor.execute(f"SELECT * FROM {table} ORDER BY {pk}")  # noqa: S608 (model names)
+            state[model._meta.label] = cursor.fetchall()
+    return state
 
 
 @pytest.fixture
