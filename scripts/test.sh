@@ -86,5 +86,30 @@ if [[ $# == 0 && ! -d tests ]]; then
     echo "test: no tests/ directory yet: no tests ran"
     exit 5 # pytest's own code for 'no tests collected'
 fi
+
+# The browser tests (tests/browser/) drive Debian's Chromium through Playwright; Playwright's
+# own browser download is never used. Install the package where it is missing, or fail:
+# CI must not pass by silently skipping them. TWINNING_SKIP_BROWSER=1 skips them on purpose.
+CHROMIUM=/usr/bin/chromium
+if [[ "${TWINNING_SKIP_BROWSER:-}" == 1 ]]; then
+    echo "test: browser tests skipped (TWINNING_SKIP_BROWSER=1)"
+elif [[ ! -x "$CHROMIUM" ]]; then
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+        echo >&2
+        echo "test: ERROR: $CHROMIUM is missing; the browser tests need Debian's Chromium." >&2
+        echo "  Install it (e.g. sudo apt-get install chromium), or skip the browser tests" >&2
+        echo "  explicitly with TWINNING_SKIP_BROWSER=1." >&2
+        exit 1
+    fi
+    echo "test: installing Debian package chromium (for the browser tests)"
+    _setup_quietly "apt-get update" apt-get update -qq
+    _setup_quietly "installing chromium" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends chromium
+    [[ -x "$CHROMIUM" ]] || {
+        echo "test: ERROR: the chromium package installed, but $CHROMIUM is not there." >&2
+        exit 1
+    }
+fi
+
 echo "test: pytest${*:+ $*}"
 exec python -m pytest "$@"
