@@ -18,5 +18,8 @@ python manage.py migrate --noinput
 echo "run: loading the historical record (fixtures/; loading again changes nothing)"
 python manage.py loaddata sources places partnerships events
 
+echo "run: collecting static files (served by WhiteNoise when DEBUG is off)"
+python manage.py collectstatic --noinput --verbosity 0
+
 echo "run: serving on http://127.0.0.1:$port/ (admin: /admin/; Ctrl-C stops)"
 exec python manage.py runserver "127.0.0.1:$port"

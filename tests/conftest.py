@@ -48,6 +48,22 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def empty_static_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("static-root")
+
+
+@pytest.fixture(autouse=True)
+def static_files_without_collectstatic(settings, empty_static_root):
+    """Production links content-hashed names from collectstatic's manifest (tests/test_static.py
+    checks that); other tests link the plain names and need no collectstatic first."""
+    settings.STATIC_ROOT = empty_static_root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def editor(db):
     return staff_user("editor", group="Editors")
