@@ -1,0 +1,537 @@
+"""A world-scale registry, generated deterministically and loaded through the import path.
+
+    .venv/bin/python bench/worldgen.py --scale 1 --database-url postgres://.../twinning_bench
+    .venv/bin/python bench/worldgen.py --scale 0.01 --database-url sqlite:///bench/.data/s.sqlite3
+
+At ``--scale 1`` (the world): 200,000 municipalities, 100,000 partnerships whose degree is
+skewed (a few towns with hundreds of partners, most with one), 300,000 events, networks with
+hundreds of members, dated changes of kind and status, and partnerships signed in the GDR,
+Czechoslovakia, the USSR and Yugoslavia. The same seed and scale always give the same data.
+
+The partnerships are written as CSV in the public import format (``registry/importing.py``)
+and loaded with ``import_partnerships``, as staff would load a list; the former states are a
+second file naming towns the first created, so the importer finds them in the successor
+states and keeps the former state as the country at signing. What the importer cannot load
+yet is bulk-inserted by the ``bulk_*`` functions below (TODO: move to the import path).
+``ANALYZE`` runs at the end, so the planner knows the tables' sizes.
+
+The database named by ``--database-url`` is emptied and migrated first: never point this at
+real data.
+"""
+
+import argparse
+import csv
+import math
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 1950
+
+# At scale 1.
+MUNICIPALITIES = 200_000
+PARTNERSHIPS = 100_000
+EVENTS = 300_000
+NETWORKS = 40
+# Share of the partnerships that go into the second file, signed in a former state.
+FORMER_STATE_SHARE = 0.03
+# Share of the partnerships with a recorded change of kind, and of status.
+KIND_CHANGE_SHARE = 0.04
+STATUS_CHANGE_SHARE = 0.04
+
+# ISO code, weight (share of the world's towns), rough centre (lat, lon), and how a list may
+# spell the country (the importer reads ISO codes and English or German names).
+COUNTRIES = [
+    ("DE", 18, (51.0, 10.0), ["DE", "Germany", "Deutschland"]),
+    ("FR", 16, (46.5, 2.5), ["FR", "France", "Frankreich"]),
+    ("PL", 6, (52.0, 19.0), ["PL", "Poland"]),
+    ("IT", 6, (42.5, 12.5), ["IT", "Italy"]),
+    ("GB", 5, (53.0, -1.5), ["GB", "England", "Scotland", "Wales"]),
+    ("ES", 4, (40.0, -3.5), ["ES", "Spain"]),
+    ("NL", 2, (52.2, 5.5), ["NL", "Netherlands"]),
+    ("BE", 2, (50.6, 4.6), ["BE", "Belgium"]),
+    ("AT", 2, (47.5, 14.5), ["AT", "Austria"]),
+    ("CH", 1, (46.8, 8.2), ["CH", "Switzerland"]),
+    ("CZ", 3, (49.8, 15.5), ["CZ", "Czechia", "Czech Republic"]),
+    ("SK", 1, (48.7, 19.5), ["SK", "Slovakia"]),
+    ("HU", 2, (47.2, 19.5), ["HU", "Hungary"]),
+    ("RO", 2, (45.9, 25.0), ["RO", "Romania"]),
+    ("UA", 3, (49.0, 31.5), ["UA", "Ukraine"]),
+    ("RU", 3, (55.7, 37.6), ["RU", "Russia"]),
+    ("BY", 1, (53.7, 27.9), ["BY", "Belarus"]),
+    ("RS", 1, (44.0, 20.9), ["RS", "Serbia"]),
+    ("HR", 1, (45.1, 15.2), ["HR", "Croatia"]),
+    ("SI", 1, (46.1, 14.9), ["SI", "Slovenia"]),
+    ("TR", 2, (39.0, 35.0), ["TR", "Turkey", "Türkei"]),
+    ("JP", 3, (36.0, 138.0), ["JP", "Japan"]),
+    ("CN", 3, (35.0, 105.0), ["CN", "China"]),
+    ("US", 5, (39.0, -98.0), ["US", "United States", "USA"]),
+    ("BR", 1, (-14.0, -51.0), ["BR", "Brazil"]),
+    ("IL", 1, (31.5, 34.9), ["IL", "Israel"]),
+    ("FI", 1, (62.0, 26.0), ["FI", "Finland"]),
+    ("SE", 1, (60.0, 15.0), ["SE", "Sweden"]),
+    ("NO", 1, (61.0, 9.0), ["NO", "Norway"]),
+    ("DK", 1, (56.0, 10.0), ["DK", "Denmark"]),
+    ("IE", 1, (53.2, -8.0), ["IE", "Republic of Ireland"]),
+    ("PT", 1, (39.5, -8.0), ["PT", "Portugal"]),
+    ("GR", 1, (39.0, 22.0), ["GR", "Greece"]),
+    ("BG", 1, (42.7, 25.5), ["BG", "Bulgaria"]),
+    ("GE", 1, (42.3, 43.4), ["GE", "Georgia (country)"]),
+    ("XK", 1, (42.6, 20.9), ["XK", "Kosovo"]),
+    ("NI", 1, (12.9, -85.2), ["NI", "Nicaragua"]),
+    ("TN", 1, (34.0, 9.5), ["TN", "Tunisia"]),
+]
+# A former state as a list names it, and the successors its towns are in today.
+FORMER_STATES = [
+    ("GDR", ["DE"]),
+    ("Czechoslovakia", ["CZ", "SK"]),
+    ("USSR", ["RU", "UA", "BY", "GE"]),
+    ("Yugoslavia", ["RS", "HR", "SI", "XK"]),
+]
+KINDS = [("official", 70), ("friendship", 12), ("contact", 6), ("project", 5), ("adoption", 7)]
+KIND_SPELLINGS = {"official": ["", "official", "twinning", "Sister city", "Städtepartnerschaft"]}
+STATUSES = [("active", 80), ("dormant", 8), ("suspended", 4), ("ended", 8)]
+PREFIXES = ["", "", "", "", "", "", "Bad ", "Sankt ", "Nové ", "Saint-", "Nieder-", "Święty "]
+CONSONANTS = "bdfghklmnprstvwz"
+VOWELS = "aeiou"
+SYLLABLES = [c + v for c in CONSONANTS for v in VOWELS]
+
+CSV_COLUMNS = [
+    "municipality_a",
+    "country_a",
+    "municipality_b",
+    "country_b",
+    "kind",
+    "start",
+    "end",
+    "status",
+    "lat_a",
+    "lon_a",
+    "lat_b",
+    "lon_b",
+    "source",
+]
+
+
+def town_name(number):
+    """A unique name for every number: its digits in base 80 as consonant-vowel syllables
+    (two syllables for the first 6,400, then three, four ...), maybe with a prefix. The
+    syllables all have two letters, so two numbers never spell the same name."""
+    base, length, first = len(SYLLABLES), 2, number
+    while first >= base**length:
+        first -= base**length
+        length += 1
+    letters = []
+    for _ in range(length):
+        first, digit = divmod(first, base)
+        letters.append(SYLLABLES[digit])
+    core = "".join(reversed(letters)).capitalize()
+    return PREFIXES[number % len(PREFIXES)] + core
+
+
+class World:
+    """The generated data set: plain tuples, no Django. ``scale`` 1 is the world."""
+
+    def __init__(self, scale=1.0, seed=SEED):
+        self.scale = scale
+        self.rng = random.Random(seed)  # noqa: S311 - a reproducible data set, not a secret
+        self.municipalities = max(int(MUNICIPALITIES * scale), 40)
+        self.partnerships = max(int(PARTNERSHIPS * scale), 20)
+        self.events = max(int(EVENTS * scale), 20)
+        self.networks = max(int(NETWORKS * math.sqrt(scale)), 2)
+        codes = [code for code, *_ in COUNTRIES]
+        weights = [weight for _, weight, *_ in COUNTRIES]
+        # Every town: (name, country code); the first ``pool`` are the ones that twin.
+        self.towns = [
+            (town_name(n), code)
+            for n, code in enumerate(self.rng.choices(codes, weights, k=self.municipalities))
+        ]
+        self.pool = min(int(self.partnerships * 1.2), self.municipalities)
+        self.spelling = {code: spellings for code, _, _, spellings in COUNTRIES}
+        self.centre = {code: centre for code, _, centre, _ in COUNTRIES}
+        self.coordinates = {}
+        self.rows, self.former_rows = self._partnerships()
+
+    def _coordinates(self, index):
+        if index not in self.coordinates:
+            rng = random.Random(index)  # noqa: S311 - stable per town, whatever the order
+            if rng.random() < 0.4:
+                self.coordinates[index] = ("", "")
+            else:
+                lat, lon = self.centre[self.towns[index][1]]
+                self.coordinates[index] = (
+                    f"{max(-89.0, min(89.0, lat + rng.uniform(-4, 4))):.5f}",
+                    f"{max(-179.0, min(179.0, lon + rng.uniform(-6, 6))):.5f}",
+                )
+        return self.coordinates[index]
+
+    def _partnerships(self):
+        """The import rows: (a, b, kind, start, end, status, former state of a or None).
+
+        Side a is drawn with weight 1/(rank + 50) over the twinning towns, so the first few
+        have hundreds of partners; side b uniformly, so most towns have one or two.
+        """
+        rng = self.rng
+        pool = range(self.pool)
+        weights = [1 / (rank + 50) for rank in pool]
+        cumulative = list(_accumulate(weights))
+        seen, rows, former_rows = set(), [], []
+        wanted_former = int(self.partnerships * FORMER_STATE_SHARE)
+        while len(rows) < self.partnerships - wanted_former:
+            a = rng.choices(pool, cum_weights=cumulative, k=1)[0]
+            row = self._row(a, None, seen)
+            if row:
+                rows.append(row)
+        # Signed in a former state: towns the first file named, so the importer finds them
+        # in the successor states rather than creating them in the former state.
+        by_country = {}
+        for index in sorted({side for row in rows for side in row[:2]}):
+            by_country.setdefault(self.towns[index][1], []).append(index)
+        former = [
+            (name, [i for code in successors for i in by_country.get(code, [])])
+            for name, successors in FORMER_STATES
+        ]
+        former = [(name, towns) for name, towns in former if towns]
+        while former and len(former_rows) < wanted_former:
+            state, towns = rng.choice(former)
+            row = self._row(rng.choice(towns), state, seen)
+            if row:
+                former_rows.append(row)
+        return rows, former_rows
+
+    def _row(self, a, state, seen):
+        rng = self.rng
+        kinds, kind_weights = zip(*KINDS, strict=True)
+        statuses, status_weights = zip(*STATUSES, strict=True)
+        b = rng.randrange(self.pool)
+        kind = rng.choices(kinds, kind_weights, k=1)[0]
+        pair = (min(a, b), max(a, b), kind)
+        if a == b or pair in seen:
+            return None
+        seen.add(pair)
+        if state:
+            start = str(rng.randint(1950, 1989))
+        elif rng.random() < 0.1:
+            start = ""
+        else:
+            start = str(int(rng.triangular(1947, 2026, 1985)))
+            if rng.random() < 0.3:
+                start += f"-{rng.randint(1, 12):02d}"
+        status = rng.choices(statuses, status_weights, k=1)[0]
+        end = ""
+        if status == "ended" and start and rng.random() < 0.7:
+            end = str(rng.randint(int(start[:4]), 2025))
+        return (a, b, kind, start, end, status, state)
+
+    def _csv_row(self, row, number):
+        a, b, kind, start, end, status, state = row
+        rng = random.Random(number)  # noqa: S311
+        country_a = state or rng.choice(self.spelling[self.towns[a][1]])
+        spelled_kind = rng.choice(KIND_SPELLINGS.get(kind, [kind]))
+        lat_a, lon_a = self._coordinates(a)
+        lat_b, lon_b = self._coordinates(b)
+        return [
+            self.towns[a][0],
+            country_a,
+            self.towns[b][0],
+            rng.choice(self.spelling[self.towns[b][1]]),
+            spelled_kind,
+            start,
+            end,
+            status if rng.random() < 0.8 or status != "active" else "",
+            lat_a,
+            lon_a,
+            lat_b,
+            lon_b,
+            f"https://example.org/lists/{number % 97}",
+        ]
+
+    def write(self, directory):
+        """Write ``partnerships.csv`` and ``former-states.csv`` (import format) into
+        ``directory``; return their paths."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, rows, offset in (
+            ("partnerships.csv", self.rows, 0),
+            ("former-states.csv", self.former_rows, len(self.rows)),
+        ):
+            path = directory / name
+            with open(path, "w", newline="", encoding="utf-8") as stream:
+                out = csv.writer(stream)
+                out.writerow(CSV_COLUMNS)
+                for number, row in enumerate(rows, start=offset):
+                    out.writerow(self._csv_row(row, number))
+            paths.append(path)
+        return paths
+
+
+def _accumulate(values):
+    total = 0.0
+    for value in values:
+        total += value
+        yield total
+
+
+# Loading: needs Django set up.
+
+
+def load(world, directory, *, stdout=None, timings=None):
+    """Import the world's files through ``import_partnerships``, add what the importer cannot
+    load yet, and ANALYZE. Returns {step: seconds}."""
+    from django.core.management import call_command
+
+    timings = {} if timings is None else timings
+    stdout = stdout or open(os.devnull, "w")  # noqa: SIM115 - closed with the process
+    partnerships, former = world.write(directory)
+    for path in (partnerships, former):
+        started = time.perf_counter()
+        call_command("import_partnerships", str(path), stdout=stdout)
+        timings[f"import {path.name}"] = time.perf_counter() - started
+    for step in (
+        bulk_municipalities_without_partners,
+        bulk_networks,
+        bulk_dated_changes,
+        bulk_events,
+    ):
+        started = time.perf_counter()
+        step(world)
+        timings[step.__name__] = time.perf_counter() - started
+    started = time.perf_counter()
+    analyze()
+    timings["analyze"] = time.perf_counter() - started
+    return timings
+
+
+def _towns_by_name():
+    from registry.models import Municipality
+
+    return dict(Municipality.objects.order_by().values_list("name", "pk"))
+
+
+def bulk_municipalities_without_partners(world):
+    """The towns the partnership lists do not name, up to the world's number.
+
+    TODO: move to the import path once the importer loads municipalities without partners.
+    """
+    from django.utils.text import slugify
+
+    from registry.models import Country, Municipality
+    from registry.text import fold
+
+    countries = dict(Country.objects.values_list("code", "pk"))
+    present = _towns_by_name()
+    missing = [
+        (index, name, code) for index, (name, code) in enumerate(world.towns) if name not in present
+    ]
+    slugs = set(Municipality.objects.order_by().values_list("slug", flat=True))
+    towns = []
+    for index, name, code in missing:
+        slug = slugify(fold(name))
+        if slug in slugs:
+            slug = f"{slug}-{code.lower()}"
+        slugs.add(slug)
+        lat, lon = world._coordinates(index)
+        towns.append(
+            Municipality(
+                name=name,
+                name_folded=fold(name),
+                slug=slug,
+                country_id=countries[code],
+                latitude=lat or None,
+                longitude=lon or None,
+                population=random.Random(index).randint(200, 60_000),  # noqa: S311
+                seeking_partner=index % 40 == 0,
+            )
+        )
+    Municipality.objects.bulk_create(towns, batch_size=2000)
+
+
+def bulk_networks(world):
+    """Multilateral networks, the largest with hundreds of members.
+
+    TODO: move to the import path once the importer loads networks.
+    """
+    from registry.models import Membership, Municipality, Partnership
+
+    rng = random.Random(world.rng.random())  # noqa: S311
+    ids = list(Municipality.objects.order_by("pk").values_list("pk", flat=True))
+    networks = Partnership.objects.bulk_create(
+        Partnership(
+            kind=Partnership.Kind.NETWORK,
+            name=f"Network {town_name(number + 500_000)}",
+            slug=f"network-{number + 1}",
+            start=str(rng.randint(1950, 2020)),
+        )
+        for number in range(world.networks)
+    )
+    members = []
+    for number, network in enumerate(networks):
+        size = min(len(ids), max(3, int(800 * math.sqrt(world.scale) / (number + 1))))
+        for town in rng.sample(ids, size):
+            joined = str(rng.randint(int(network.start), 2025)) if rng.random() < 0.7 else None
+            members.append(Membership(partnership=network, municipality_id=town, joined=joined))
+    Membership.objects.bulk_create(members, batch_size=2000)
+
+
+def bulk_dated_changes(world):
+    """Recorded changes of kind and of status, for the rankings of past years.
+
+    TODO: move to the import path once the importer loads them.
+    """
+    from registry.models import KindChange, Partnership, StatusChange
+
+    rng = random.Random(world.rng.random())  # noqa: S311
+    dated = list(
+        Partnership.objects.bilateral()
+        .filter(start__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "kind", "status", "start")
+    )
+    kinds, statuses = [], []
+    for pk, kind, status, start in dated:
+        year = int(str(start)[:4])
+        if rng.random() < KIND_CHANGE_SHARE:
+            earlier = rng.choice(["friendship", "contact", "adoption"])
+            kinds.append(KindChange(partnership_id=pk, kind=earlier, date=str(year)))
+            if year < 2025:
+                later = str(rng.randint(year + 1, 2025))
+                kinds.append(KindChange(partnership_id=pk, kind=kind, date=later))
+        if rng.random() < STATUS_CHANGE_SHARE and year < 2025:
+            kinds_of_status = ["dormant", "suspended", "active"]
+            date = str(rng.randint(year + 1, 2025))
+            statuses.append(
+                StatusChange(partnership_id=pk, status=rng.choice(kinds_of_status), date=date)
+            )
+            if status != "active":
+                statuses.append(StatusChange(partnership_id=pk, status=status, date=date + "-12"))
+    KindChange.objects.bulk_create(kinds, batch_size=2000)
+    StatusChange.objects.bulk_create(statuses, batch_size=2000)
+
+
+EVENT_KINDS = [
+    ("signing", 30),
+    ("visit", 25),
+    ("return_visit", 15),
+    ("first_contact", 8),
+    ("council_resolution", 6),
+    ("anniversary", 8),
+    ("project", 6),
+    ("award", 2),
+]
+AWARDS = ["european_diploma", "flag_of_honour", "plaque_of_honour", "europe_prize"]
+
+
+def bulk_events(world):
+    """Events of partnerships (mostly), networks and municipalities; awards among them.
+
+    TODO: move to the import path once the importer loads events.
+    """
+    from registry.models import Country, Event, Municipality, Partnership
+
+    rng = random.Random(world.rng.random())  # noqa: S311
+    partnerships = list(
+        Partnership.objects.order_by("pk").values_list("pk", "start", "first__country_id")
+    )
+    towns = list(Municipality.objects.order_by("pk").values_list("pk", "country_id"))
+    former = list(Country.objects.filter(ended__isnull=False).values_list("pk", flat=True))
+    kinds, weights = zip(*EVENT_KINDS, strict=True)
+    events = []
+    for number in range(world.events):
+        kind = rng.choices(kinds, weights, k=1)[0]
+        on_town = kind == "award" or rng.random() < 0.1
+        year = rng.randint(1950, 2025)
+        event = Event(kind=kind, title=f"{kind.replace('_', ' ').capitalize()} {number}")
+        if on_town:
+            town, country = rng.choice(towns)
+            event.municipality_id = town
+        else:
+            partnership, start, country = rng.choice(partnerships)
+            event.partnership_id = partnership
+            if start:
+                year = max(year, int(str(start)[:4]))
+        date = str(year)
+        if rng.random() < 0.5:
+            date += f"-{rng.randint(1, 12):02d}"
+            if rng.random() < 0.5:
+                date += f"-{rng.randint(1, 28):02d}"
+        event.date = date
+        if kind == "award":
+            event.award = rng.choice(AWARDS)
+            event.country_at_time_id = rng.choice(former) if year < 1990 and former else country
+        events.append(event)
+        if len(events) == 5000:
+            Event.objects.bulk_create(events)
+            events = []
+    Event.objects.bulk_create(events)
+
+
+def analyze():
+    """Fresh planner statistics for every table (ANALYZE on PostgreSQL and SQLite)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def fresh_database(url):
+    """Drop and create the PostgreSQL database, or delete the SQLite file, of ``url``."""
+    parts = urlsplit(url)
+    if parts.scheme.startswith("postgres"):
+        import psycopg
+
+        name = parts.path.lstrip("/")
+        admin = parts._replace(path="/postgres").geturl()
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
+    elif parts.scheme == "sqlite":
+        path = Path(parts.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1 is the world (default)")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--database-url", required=True, help="emptied and migrated first")
+    parser.add_argument(
+        "--directory", default=str(ROOT / "bench" / ".data"), help="where the CSV files go"
+    )
+    args = parser.parse_args()
+    fresh_database(args.database_url)
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twinning.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    timings = {"migrate": time.perf_counter() - started}
+    started = time.perf_counter()
+    world = World(args.scale, args.seed)
+    timings["generate"] = time.perf_counter() - started
+    load(world, Path(args.directory) / f"world-{args.scale:g}", stdout=sys.stdout, timings=timings)
+    for step, seconds in timings.items():
+        print(f"{step}: {seconds:.1f} s")
+    from registry.models import Event, Membership, Municipality, Partnership
+
+    print(
+        f"{Municipality.objects.count():,} municipalities, "
+        f"{Partnership.objects.bilateral().count():,} partnerships, "
+        f"{Partnership.objects.networks().count():,} networks with "
+        f"{Membership.objects.count():,} members, {Event.objects.count():,} events"
+    )
+
+
+if __name__ == "__main__":
+    main()
