@@ -164,6 +164,9 @@ if os.environ.get("REDIS_URL"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# CACHE_BACKEND=dummy caches nothing: the benchmark measures the uncached request path so.
+if os.environ.get("CACHE_BACKEND") == "dummy":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
