@@ -1,0 +1,124 @@
+"""Browser tests: Playwright drives Debian's Chromium against pytest-django's live server.
+
+No browser is ever downloaded: Chromium is the Debian package at /usr/bin/chromium, which
+scripts/test.sh installs where it is missing. Without it these tests fail with a clear message;
+TWINNING_SKIP_BROWSER=1 skips them on purpose.
+
+Playwright's sync API runs an asyncio event loop in the test's thread while the browser is
+open, and Django's ORM refuses to run there (SynchronousOnlyOperation). So every database
+step happens outside it: the record is loaded before the browser starts, and the browser is
+closed (its fixture torn down) before the transactional test database is flushed. The live
+server answers the browser from its own thread, where the ORM works as usual.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "browser"
+TIMEOUT_MS = 30_000  # two shared cores: generous, but a hang still ends
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("TWINNING_SKIP_BROWSER") != "1":
+        return
+    skip = pytest.mark.skip(reason="browser tests skipped on purpose: TWINNING_SKIP_BROWSER=1")
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(item.path).resolve().parents:
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember whether the test's body failed, so the page fixture can photograph it."""
+    report = yield
+    if report.when == "call":
+        item.browser_call_failed = report.failed
+    return report
+
+
+@pytest.fixture(scope="session")
+def static_root_for_live_server(empty_static_root):
+    """WhiteNoise reads STATIC_ROOT once, when the live server's thread builds its handler; the
+    session-scoped server starts before tests/conftest.py's autouse fixture sets it per test."""
+    with override_settings(STATIC_ROOT=empty_static_root):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(static_root_for_live_server, live_server):
+    return live_server
+
+
+@pytest.fixture
+def record(transactional_db):
+    """The historical record of fixtures/, as in production."""
+    call_command("loaddata", "sources", "places", "partnerships", "events", verbosity=0)
+
+
+@pytest.fixture
+def open_browser(record, live_server, request):
+    """Open a page on the live server: ``open_browser(**context_options)``.
+
+    Context options are Playwright's ``new_context`` arguments (``extra_http_headers``, ...).
+    The page's base URL is the live server; English is asked for unless a test says otherwise.
+    A failing test leaves a screenshot of where it stood in test-results/browser/.
+    """
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
+            "(bash scripts/test.sh installs it, or: apt-get install chromium). "
+            "TWINNING_SKIP_BROWSER=1 skips them on purpose."
+        )
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pages = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+        )
+
+        def open_page(**context_options):
+            context_options.setdefault("extra_http_headers", {"Accept-Language": "en"})
+            context = browser.new_context(base_url=live_server.url, **context_options)
+            context.set_default_timeout(TIMEOUT_MS)
+            page = context.new_page()
+            pages.append(page)
+            return page
+
+        try:
+            yield open_page
+            if getattr(request.node, "browser_call_failed", False):
+                for number, page in enumerate(pages, 1):
+                    page.screenshot(
+                        path=SCREENSHOTS / f"FAILED-{request.node.name}-{number}.png",
+                        full_page=True,
+                    )
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, name)`` keeps what the person saw: test-results/browser/<name>.png."""
+
+    def take(page, name):
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    return take

@@ -1,0 +1,144 @@
+"""The public site in a real browser: what a person does, and what they see.
+
+Each test leaves a screenshot of its last page in test-results/browser/.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+# The live server reads what the test wrote: a transactional database, restored afterwards
+# with the countries the migrations put there.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def cells(row):
+    """A table row's cells as the person reads them."""
+    return [" ".join(text.split()) for text in row.locator("td").all_inner_texts()]
+
+
+def column(page, table, number=0):
+    rows = page.locator(f"#{table} tbody tr")
+    return [cells(rows.nth(index))[number] for index in range(rows.count())]
+
+
+def test_search_for_moempelgard_leads_to_ludwigsburg_montbeliard(open_browser, screenshot):
+    page = open_browser()
+    page.goto("/municipalities/")
+    page.get_by_label("Name:", exact=True).fill("Mömpelgard")
+    page.get_by_role("button", name="Show").click()
+
+    expect(page).to_have_url(re.compile(r"/municipalities/\?q=M%C3%B6mpelgard"))
+    expect(page.locator("p.count")).to_have_text("1 municipality")
+    assert column(page, "results") == ["Montbéliard"]
+
+    page.locator("#results").get_by_role("link", name="Montbéliard", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Montbéliard")
+    ludwigsburg = page.locator("#partners tbody tr").filter(
+        has=page.get_by_role("link", name="Ludwigsburg", exact=True)
+    )
+    expect(ludwigsburg).to_have_count(1)
+    ludwigsburg.get_by_role("link", name="official twinning").click()
+
+    expect(page).to_have_title("Ludwigsburg – Montbéliard · Twinning registry")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ludwigsburg – Montbéliard")
+    members = page.locator("#members tbody tr")
+    assert [cells(members.nth(index))[1:3] for index in range(members.count())] == [
+        ["Ludwigsburg", "Germany"],
+        ["Montbéliard", "France"],
+    ]
+    screenshot(page, "search-moempelgard-ludwigsburg-montbeliard")
+
+
+def test_kind_filter_adoption_shows_keighley_poix_du_nord(open_browser, screenshot):
+    page = open_browser()
+    page.goto("/partnerships/")
+    everything = column(page, "results")
+    assert "Köln – Liverpool" in everything  # there to leak through the filter
+
+    page.get_by_label("Kind, now or at some time:", exact=True).select_option(
+        label="adoption or sponsorship"
+    )
+    page.get_by_role("button", name="Show").click()
+
+    expect(page).to_have_url(re.compile(r"/partnerships/\?(.*&)?kind=adoption(&|$)"))
+    expect(page.get_by_label("Kind, now or at some time:", exact=True)).to_have_value("adoption")
+    names = column(page, "results")
+    assert names[0] == "Keighley – Poix-du-Nord"
+    assert "Köln – Liverpool" not in names
+    assert cells(page.locator("#results tbody tr").first) == [
+        "Keighley – Poix-du-Nord",
+        "United Kingdom – France",
+        "official twinning",
+        "1920",
+        "active",
+    ]
+    screenshot(page, "partnerships-kind-adoption")
+
+
+def test_ranking_shows_koeln_with_24_partners(open_browser, screenshot):
+    page = open_browser()
+    page.goto("/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Ranking").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Municipalities by number of partners"
+    )
+    koeln = page.locator("#ranking tbody tr").filter(
+        has=page.get_by_role("link", name="Köln", exact=True)
+    )
+    expect(koeln).to_have_count(1)
+    assert cells(koeln) == ["1", "Köln", "Germany", "24"]
+    assert cells(page.locator("#ranking tbody tr").first) == ["1", "Köln", "Germany", "24"]
+    screenshot(page, "ranking-koeln-24")
+
+
+def test_language_switcher_turns_the_site_german(open_browser, screenshot):
+    page = open_browser()
+    page.goto("/rankings/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Municipalities by number of partners"
+    )
+
+    page.get_by_label("Language", exact=True).select_option(label="Deutsch")
+    page.get_by_role("button", name="Switch").click()
+
+    expect(page).to_have_url(re.compile(r"/rankings/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Gemeinden nach Zahl der Partner")
+    assert page.locator("#ranking thead th").all_inner_texts() == [
+        "Rang",
+        "Gemeinde",
+        "Land",
+        "Partner",
+    ]
+    assert cells(page.locator("#ranking tbody tr").first) == ["1", "Köln", "Deutschland", "24"]
+    expect(page.get_by_label("Sprache", exact=True)).to_have_value("de")
+
+    # The choice is kept: the next page is German too, though the browser asks for English.
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role(
+        "link", name="Partnerschaften"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Partnerschaften")
+    screenshot(page, "language-switched-to-german")
+
+
+def test_browser_asking_for_german_gets_german(open_browser, screenshot):
+    page = open_browser(extra_http_headers={"Accept-Language": "de"})
+    page.goto("/")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Register der Städtepartnerschaften")
+    expect(page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link")).to_have_text(
+        [
+            "Gemeinden",
+            "Partnerschaften",
+            "Netzwerke",
+            "Rangliste",
+            "Länder",
+            "Auszeichnungen",
+            "Statistik",
+        ]
+    )
+    screenshot(page, "accept-language-de")
