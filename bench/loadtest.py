@@ -30,7 +30,7 @@ import shutil
 import signal
 import socket
 import statistics
-import subprocess
+import subprocess  # nosec B404  # manage.py, gunicorn, wrk, apt-get; never a shell
 import sys
 import tempfile
 import threading
@@ -89,11 +89,13 @@ def ensure_wrk():
         return found
     if os.geteuid() != 0:
         sys.exit("wrk is missing: install Debian's package first (sudo apt-get install -y wrk).")
+    apt_get = shutil.which("apt-get") or sys.exit("wrk is missing, and there is no apt-get.")
     print("wrk is missing: installing Debian's package wrk with apt-get (running as root) ...")
-    apt = ["apt-get", "install", "-y", "-q", "wrk"]
-    if subprocess.run(apt, stdout=subprocess.DEVNULL).returncode != 0:  # noqa: S603, S607
-        subprocess.run(["apt-get", "update", "-q"], check=True)  # noqa: S603, S607
-        subprocess.run(apt, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    install = [apt_get, "install", "-y", "-q", "wrk"]
+    # Fixed argument lists, no shell, throughout this script:
+    if subprocess.run(install, stdout=subprocess.DEVNULL).returncode != 0:  # noqa: S603  # nosec B603
+        subprocess.run([apt_get, "update", "-q"], check=True)  # noqa: S603  # nosec B603
+        subprocess.run(install, check=True, stdout=subprocess.DEVNULL)  # noqa: S603  # nosec B603
     return shutil.which("wrk") or sys.exit("apt-get installed wrk, but it is not on PATH.")
 
 
@@ -121,7 +123,7 @@ def recreate_postgres(maintenance, drop_only=False):
 
 def manage(env, *args, capture=False):
     command = [sys.executable, str(ROOT / "manage.py"), *args]
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(  # noqa: S603  # nosec B603
         command, env=env, cwd=ROOT, check=False, capture_output=capture, text=True
     )
     if result.returncode != 0:
@@ -433,7 +435,7 @@ def run_wrk(wrk, port, requests, args, work):
         "--",
         str(urls),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603
     if result.returncode != 0:
         raise SystemExit(f"wrk failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     values = {}
@@ -572,7 +574,7 @@ def main():
             data = prepare(env, password)
             print(f"Starting gunicorn on {HOST}:{port} ...")
             with open(log, "w") as stream:
-                process = subprocess.Popen(  # noqa: S603
+                process = subprocess.Popen(  # noqa: S603  # nosec B603
                     [
                         str(Path(sys.executable).parent / "gunicorn"),
                         "twinning.wsgi",

@@ -138,7 +138,7 @@ class World:
 
     def __init__(self, scale=1.0, seed=SEED):
         self.scale = scale
-        self.rng = random.Random(seed)  # noqa: S311 - a reproducible data set, not a secret
+        self.rng = random.Random(seed)  # noqa: S311 - a reproducible data set, not a secret  # nosec B311
         self.municipalities = max(int(MUNICIPALITIES * scale), 40)
         self.partnerships = max(int(PARTNERSHIPS * scale), 20)
         self.events = max(int(EVENTS * scale), 20)
@@ -158,7 +158,7 @@ class World:
 
     def _coordinates(self, index):
         if index not in self.coordinates:
-            rng = random.Random(index)  # noqa: S311 - stable per town, whatever the order
+            rng = random.Random(index)  # noqa: S311 - stable per town, whatever the order  # nosec B311
             if rng.random() < 0.4:
                 self.coordinates[index] = ("", "")
             else:
@@ -229,7 +229,7 @@ class World:
 
     def _csv_row(self, row, number):
         a, b, kind, start, end, status, state = row
-        rng = random.Random(number)  # noqa: S311
+        rng = random.Random(number)  # noqa: S311 - reproducible, not a secret  # nosec B311
         country_a = state or rng.choice(self.spelling[self.towns[a][1]])
         spelled_kind = rng.choice(KIND_SPELLINGS.get(kind, [kind]))
         lat_a, lon_a = self._coordinates(a)
@@ -344,7 +344,7 @@ def bulk_municipalities_without_partners(world):
                 country_id=countries[code],
                 latitude=lat or None,
                 longitude=lon or None,
-                population=random.Random(index).randint(200, 60_000),  # noqa: S311
+                population=random.Random(index).randint(200, 60_000),  # noqa: S311 - reproducible, not a secret  # nosec B311
                 seeking_partner=index % 40 == 0,
             )
         )
@@ -358,7 +358,7 @@ def bulk_networks(world):
     """
     from registry.models import Membership, Municipality, Partnership
 
-    rng = random.Random(world.rng.random())  # noqa: S311
+    rng = random.Random(world.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
     ids = list(Municipality.objects.order_by("pk").values_list("pk", flat=True))
     networks = Partnership.objects.bulk_create(
         Partnership(
@@ -385,7 +385,7 @@ def bulk_dated_changes(world):
     """
     from registry.models import KindChange, Partnership, StatusChange
 
-    rng = random.Random(world.rng.random())  # noqa: S311
+    rng = random.Random(world.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
     dated = list(
         Partnership.objects.bilateral()
         .filter(start__isnull=False)
@@ -433,7 +433,7 @@ def bulk_events(world):
     """
     from registry.models import Country, Event, Municipality, Partnership
 
-    rng = random.Random(world.rng.random())  # noqa: S311
+    rng = random.Random(world.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
     partnerships = list(
         Partnership.objects.order_by("pk").values_list("pk", "start", "first__country_id")
     )

@@ -656,7 +656,10 @@ class _Plan:
     def _write_sources(self):
         """One Source per distinct source text, shared with earlier imports of it."""
         texts = {row.source for row in self.new_pairs.values() if row.source}
-        keys = {text: "import-" + hashlib.sha1(text.encode()).hexdigest()[:16] for text in texts}  # noqa: S324
+        keys = {
+            text: "import-" + hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+            for text in texts
+        }
         found = dict(Source.objects.filter(key__in=keys.values()).values_list("key", "pk"))
         new = [
             Source(
