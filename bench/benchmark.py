@@ -1,0 +1,583 @@
+"""The whole benchmark of issue 5 in one run, printed as one table.
+
+    .venv/bin/python bench/benchmark.py                                  # world, both databases
+    .venv/bin/python bench/benchmark.py --database sqlite --scale 0.01 --runs 1 --duration 2
+
+For each database it builds the world (``bench/worldgen.py``: PostgreSQL database
+``twinning_bench``, dropped and created again; SQLite ``bench/.data/bench-<scale>.sqlite3``),
+unless ``--reuse`` finds one built at the same scale. Then, for every public page and the two
+admin changelists (logged in as a superuser):
+
+- queries and the in-process median time (Django's test client, cache off);
+- under load: gunicorn with 2 sync workers and production settings, wrk with 8 connections
+  on 127.0.0.1 for ``--duration`` seconds, ``--runs`` times, medians of requests/s and p99;
+  once with the cache as configured (local memory) and once with ``CACHE_BACKEND=dummy``;
+- in the same run, two baselines under the same load: a Django view that returns a constant
+  (``bench/baseline_django.py``) and the ranking's SQL served by a bare WSGI app
+  (``bench/baseline_psycopg.py``); every page's requests/s is given as a share of them;
+- the import: ``import_partnerships`` of the world's list against ``loaddata`` of the same
+  records (rows/s and peak memory of each command, Django start-up included).
+
+The targets of issue 5 are checked and marked PASS or FAIL. The table goes to stdout and to
+``bench/results/latest.md`` (``--output``).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "bench" / ".data"
+RESULTS = ROOT / "bench" / "results"
+HOST = "127.0.0.1"
+CONNECTIONS = 8
+WORKERS = 2
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+PG_DATABASE = "twinning_bench"
+PG_IMPORT_DATABASE = "twinning_bench_import"
+SECRET = "benchmark-only-throwaway-key-" + "x" * 30
+ADMIN = "bench-admin"
+
+# Targets of issue 5.
+RANKING_QUERIES = 2
+RANKING_P99_MS = 25
+CACHED_SHARE_OF_CONSTANT = 0.60
+UNCACHED_SHARE_OF_RAW = 0.15
+PAST_RANKING_MS = 200
+LIST_P99_MS = 50
+DEEPEST_FACTOR = 3
+DETAIL_P99_MS = 50
+IMPORT_ROWS_PER_S = 20_000
+IMPORT_FACTOR = 20
+IMPORT_PEAK_MB = 300
+
+
+# The pages, measured in a subprocess with Django set up (``--in-process``).
+
+
+def pages():
+    """(name, path, logged in) of every page the benchmark measures, on this database."""
+    from django.urls import reverse
+
+    from registry.models import Municipality
+    from registry.views import PAGE_SIZE
+
+    total = Municipality.objects.count()
+    deepest = max(1, -(-total // PAGE_SIZE))
+    top = Municipality.objects.order_by("-partner_count", "pk").first()
+    municipalities = reverse("registry:municipalities")
+    return [
+        ("home", reverse("registry:home"), False),
+        ("municipalities, page 1", municipalities, False),
+        (f"municipalities, deepest page ({deepest:,})", f"{municipalities}?page={deepest}", False),
+        ("municipalities, filtered", f"{municipalities}?country=DE&has_partners=yes", False),
+        (
+            f"municipality with most partners ({top.partner_count})",
+            top.get_absolute_url(),
+            False,
+        ),
+        ("partnerships, page 1", reverse("registry:partnerships"), False),
+        ("rankings", reverse("registry:ranking"), False),
+        ("rankings?on=1970", f"{reverse('registry:ranking')}?on=1970", False),
+        ("country rankings", reverse("registry:country_ranking"), False),
+        ("statistics", reverse("registry:statistics"), False),
+        ("admin: partnerships", reverse("admin:registry_partnership_changelist"), True),
+        ("admin: municipalities", reverse("admin:registry_municipality_changelist"), True),
+    ]
+
+
+def in_process(runs, sql_file):
+    """Measure every page with the test client; print one JSON document."""
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    user = User.objects.filter(username=ADMIN).first() or User.objects.create_superuser(
+        ADMIN, password=None
+    )
+    anonymous, admin = Client(), Client()
+    admin.force_login(user)
+    results = []
+    for name, path, logged_in in pages():
+        client = admin if logged_in else anonymous
+        response = client.get(path)  # the first request compiles templates
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            client.get(path)
+        # Read them now: the next request empties the connection's log.
+        queries = list(captured.captured_queries)
+        if name == "rankings":
+            statements = [" ".join(query["sql"].split()) for query in queries]
+            Path(sql_file).write_text("\n".join(statements) + "\n")
+        timings = []
+        for _ in range(runs):
+            cache.clear()
+            started = time.perf_counter()
+            client.get(path)
+            timings.append((time.perf_counter() - started) * 1000)
+        results.append(
+            {
+                "name": name,
+                "path": path,
+                "admin": logged_in,
+                "queries": len(queries),
+                "ms": statistics.median(timings),
+            }
+        )
+    print(json.dumps({"pages": results, "session": admin.cookies["sessionid"].value}))
+
+
+# Processes
+
+
+def run(command, env, **kwargs):
+    return subprocess.run(command, env=env, cwd=ROOT, check=True, **kwargs)  # noqa: S603
+
+
+def timed(command, env):
+    """Run ``command``; its wall time in seconds and its own peak memory in MB."""
+    started = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603
+        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed: {process.stderr.read().decode()}")
+    process.stderr.close()
+    return seconds, usage.ru_maxrss / 1024
+
+
+def manage(env, *args):
+    run([sys.executable, str(ROOT / "manage.py"), *args], env)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn with 2 sync workers serving ``app`` on a free port, stopped on exit."""
+
+    def __init__(self, app, env, log):
+        self.app, self.env, self.log = app, env, log
+        self.port = free_port()
+
+    def __enter__(self):
+        self.stream = open(self.log, "a")  # noqa: SIM115 - closed in __exit__
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                self.app,
+                f"--bind={HOST}:{self.port}",
+                f"--workers={WORKERS}",
+                "--worker-class=sync",
+                "--timeout=120",
+                "--backlog=2048",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn {self.app} exited at start; see {self.log}")
+            try:
+                with urllib.request.urlopen(self.url("/"), timeout=30):  # noqa: S310
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit(f"gunicorn {self.app} did not answer; see {self.log}")
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.stream.close()
+
+    def url(self, path):
+        return f"http://{HOST}:{self.port}{path}"
+
+
+def ensure_wrk():
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        sys.exit("wrk is missing: install Debian's package first (sudo apt-get install -y wrk).")
+    print("wrk is missing: installing Debian's package wrk with apt-get ...", file=sys.stderr)
+    apt = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(apt, stdout=subprocess.DEVNULL).returncode != 0:  # noqa: S603, S607
+        subprocess.run(["apt-get", "update", "-q"], check=True)  # noqa: S603, S607
+        subprocess.run(apt, check=True, stdout=subprocess.DEVNULL)  # noqa: S603, S607
+    return shutil.which("wrk") or sys.exit("apt-get installed wrk, but it is not on PATH.")
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(binary, url, seconds, cookie=None):
+    """One wrk run: requests/s, p99 in ms, and the number of failed requests."""
+    command = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout=10s"]
+    if cookie:
+        command += ["-H", f"Cookie: sessionid={cookie}"]
+    output = subprocess.run(  # noqa: S603
+        [*command, url], check=True, capture_output=True, text=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    value, unit = re.search(r"\n\s+99%\s+([\d.]+)(us|ms|s)", output).groups()
+    failed = sum(
+        int(number)
+        for number in re.findall(
+            r"(?:Non-2xx or 3xx responses:|connect|read|write|timeout) (\d+)", output
+        )
+    )
+    return rps, float(value) * _UNITS[unit], failed
+
+
+def load(binary, server, path, args, cookie=None):
+    """Median requests/s and median p99 of ``--runs`` wrk runs, after a warm-up."""
+    wrk(binary, server.url(path), 1, cookie)
+    runs = [wrk(binary, server.url(path), args.duration, cookie) for _ in range(args.runs)]
+    return {
+        "rps": statistics.median(r[0] for r in runs),
+        "p99": statistics.median(r[1] for r in runs),
+        "failed": sum(r[2] for r in runs),
+    }
+
+
+# One database
+
+
+def environment(url, **extra):
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "twinning.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET,
+        "ALLOWED_HOSTS": f"{HOST},testserver",
+        # Plain HTTP on 127.0.0.1: cookies marked Secure would never come back.
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def database_url(engine, scale, name=PG_DATABASE):
+    if engine == "postgres":
+        return f"{PG_SERVER}/{name}"
+    return f"sqlite:///{DATA / f'{name}-{scale:g}.sqlite3'}"
+
+
+def build(engine, args):
+    url = database_url(engine, args.scale)
+    marker = DATA / f"{engine}.built"
+    wanted = f"scale={args.scale:g} seed={args.seed}"
+    if args.reuse and marker.exists() and marker.read_text() == wanted:
+        print(f"{engine}: reusing the world built at {wanted}", file=sys.stderr)
+        return url, None
+    marker.unlink(missing_ok=True)
+    print(f"{engine}: building the world at scale {args.scale:g} ...", file=sys.stderr)
+    started = time.perf_counter()
+    run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "worldgen.py"),
+            f"--scale={args.scale}",
+            f"--seed={args.seed}",
+            f"--database-url={url}",
+        ],
+        environment(url),
+        stdout=sys.stderr,
+    )
+    marker.write_text(wanted)
+    return url, time.perf_counter() - started
+
+
+def measure(engine, args, binary):
+    url, build_seconds = build(engine, args)
+    env = environment(url)
+    manage(env, "collectstatic", "--noinput", "-v0")
+    sql_file = DATA / f"ranking-{engine}.sql"
+    print(f"{engine}: pages in process ...", file=sys.stderr)
+    output = run(
+        [sys.executable, __file__, "--in-process", f"--runs={args.runs}", f"--sql={sql_file}"],
+        environment(url, CACHE_BACKEND="dummy"),
+        capture_output=True,
+        text=True,
+    ).stdout
+    measured = json.loads(output.strip().splitlines()[-1])
+    rows, session = measured["pages"], measured["session"]
+    log = DATA / f"gunicorn-{engine}.log"
+    log.unlink(missing_ok=True)
+    baselines = {}
+    print(f"{engine}: baselines under load ...", file=sys.stderr)
+    with Gunicorn("bench.baseline_django:application", env, log) as server:
+        baselines["constant"] = load(binary, server, "/", args)
+    with Gunicorn(
+        "bench.baseline_psycopg:application", {**env, "BASELINE_SQL": str(sql_file)}, log
+    ) as server:
+        baselines["raw"] = load(binary, server, "/", args)
+    for mode, extra in (("cached", {}), ("uncached", {"CACHE_BACKEND": "dummy"})):
+        print(f"{engine}: pages under load, {mode} ...", file=sys.stderr)
+        with Gunicorn("twinning.wsgi:application", {**env, **extra}, log) as server:
+            for row in rows:
+                row[mode] = load(
+                    binary, server, row["path"], args, session if row["admin"] else None
+                )
+    result = {"engine": engine, "pages": rows, "baselines": baselines, "build": build_seconds}
+    if not args.skip_import:
+        print(f"{engine}: import against loaddata ...", file=sys.stderr)
+        result["import"] = import_against_loaddata(engine, args)
+    return result
+
+
+def import_against_loaddata(engine, args):
+    """``import_partnerships`` of the world's list into an empty database, then ``loaddata``
+    of what it wrote (the first ``--loaddata-rows`` partnerships with their towns, sources and
+    import run: loaddata saves one object at a time, so all of them would take an hour) into
+    another empty one. Seconds, rows/s and peak memory of each whole command."""
+    data = DATA / f"world-{args.scale:g}" / "partnerships.csv"
+    with open(data, encoding="utf-8") as stream:
+        rows = sum(1 for _ in stream) - 1
+    fixture = DATA / f"import-{engine}.json"
+    url = database_url(engine, args.scale, PG_IMPORT_DATABASE)
+    env = environment(url)
+    manage_py = [sys.executable, str(ROOT / "manage.py")]
+    sys.path.insert(0, str(ROOT / "bench"))
+    from worldgen import fresh_database
+
+    fresh_database(url)
+    manage(env, "migrate", "-v0")
+    imported = timed([*manage_py, "import_partnerships", str(data), "-v0"], env)
+    dump = run(
+        [
+            *manage_py,
+            "dumpdata",
+            "registry.importrun",
+            "registry.source",
+            "registry.municipality",
+            "registry.partnership",
+        ],
+        env,
+        capture_output=True,
+    ).stdout
+    records = json.loads(dump)
+    partnerships = [r for r in records if r["model"] == "registry.partnership"]
+    partnerships = sorted(partnerships, key=lambda r: r["pk"])[: args.loaddata_rows]
+    towns = {r["fields"][side] for r in partnerships for side in ("first", "second")}
+    kept = [
+        r
+        for r in records
+        if r["model"] in ("registry.importrun", "registry.source")
+        or (r["model"] == "registry.municipality" and r["pk"] in towns)
+    ]
+    fixture.write_text(json.dumps(kept + partnerships))
+    fresh_database(url)
+    manage(env, "migrate", "-v0")
+    loaded = timed([*manage_py, "loaddata", str(fixture), "-v0"], env)
+    fresh_database(url)
+    return {
+        "rows": rows,
+        "import": imported,
+        "loaddata_rows": len(partnerships),
+        "loaddata": loaded,
+    }
+
+
+# The table
+
+
+def verdict(ok):
+    return "PASS" if ok else "FAIL"
+
+
+def checks(row, pages_by_name, baselines):
+    """The targets of issue 5 that apply to this page, each PASS or FAIL."""
+    name, cached, uncached = row["name"], row["cached"], row["uncached"]
+    out = []
+    if name == "rankings":
+        out.append(f"≤{RANKING_QUERIES} queries {verdict(row['queries'] <= RANKING_QUERIES)}")
+        out.append(f"p99 ≤{RANKING_P99_MS} ms {verdict(cached['p99'] <= RANKING_P99_MS)}")
+        share = cached["rps"] / baselines["constant"]["rps"]
+        out.append(f"≥60% constant {verdict(share >= CACHED_SHARE_OF_CONSTANT)}")
+        share = uncached["rps"] / baselines["raw"]["rps"]
+        out.append(f"≥15% raw uncached {verdict(share >= UNCACHED_SHARE_OF_RAW)}")
+    elif name.startswith("rankings?on="):
+        out.append(f"≤{PAST_RANKING_MS} ms in process {verdict(row['ms'] <= PAST_RANKING_MS)}")
+    elif name in ("municipalities, page 1", "partnerships, page 1", "municipalities, filtered"):
+        out.append(f"p99 ≤{LIST_P99_MS} ms {verdict(cached['p99'] <= LIST_P99_MS)}")
+    elif name.startswith("municipalities, deepest"):
+        first = pages_by_name["municipalities, page 1"]
+        ok = (
+            row["ms"] <= DEEPEST_FACTOR * first["ms"]
+            and cached["p99"] <= DEEPEST_FACTOR * first["cached"]["p99"]
+        )
+        out.append(f"≤{DEEPEST_FACTOR}× page 1 {verdict(ok)}")
+    elif name.startswith("municipality with most"):
+        out.append(f"p99 ≤{DETAIL_P99_MS} ms {verdict(cached['p99'] <= DETAIL_P99_MS)}")
+    if cached["failed"] or uncached["failed"]:
+        out.append(f"{cached['failed'] + uncached['failed']} failed requests FAIL")
+    return "; ".join(out) or "–"
+
+
+def table(result, args):
+    engine = {"postgres": "PostgreSQL", "sqlite": "SQLite"}[result["engine"]]
+    constant, raw = result["baselines"]["constant"], result["baselines"]["raw"]
+    by_name = {row["name"]: row for row in result["pages"]}
+    lines = [
+        f"### {engine}",
+        "",
+        "| page | queries | in-process ms | req/s cached | p99 ms cached | ÷ constant "
+        "| req/s uncached | p99 ms uncached | ÷ raw SQL | targets |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| *baseline: constant Django view* | 0 | – | {constant['rps']:,.0f} "
+        f"| {constant['p99']:.1f} | 100% | | | | |",
+        f"| *baseline: ranking SQL, raw WSGI* | – | – | | | | {raw['rps']:,.0f} "
+        f"| {raw['p99']:.1f} | 100% | |",
+    ]
+    for row in result["pages"]:
+        cached, uncached = row["cached"], row["uncached"]
+        lines.append(
+            f"| {row['name']} | {row['queries']} | {row['ms']:.1f} | {cached['rps']:,.0f} "
+            f"| {cached['p99']:.1f} | {cached['rps'] / constant['rps']:.0%} "
+            f"| {uncached['rps']:,.0f} | {uncached['p99']:.1f} "
+            f"| {uncached['rps'] / raw['rps']:.0%} | {checks(row, by_name, result['baselines'])} |"
+        )
+    if "import" in result:
+        imported = result["import"]
+        rows, loaddata_rows = imported["rows"], imported["loaddata_rows"]
+        (seconds, peak), (loaddata_seconds, loaddata_peak) = (
+            imported["import"],
+            imported["loaddata"],
+        )
+        speed, loaddata_speed = rows / seconds, loaddata_rows / loaddata_seconds
+        targets = [
+            f"≥{IMPORT_FACTOR}× loaddata {verdict(speed >= IMPORT_FACTOR * loaddata_speed)}",
+            f"<{IMPORT_PEAK_MB} MB {verdict(peak < IMPORT_PEAK_MB)}",
+        ]
+        if result["engine"] == "postgres":
+            targets.append(f"≥{IMPORT_ROWS_PER_S:,} rows/s {verdict(speed >= IMPORT_ROWS_PER_S)}")
+        lines += [
+            "",
+            "Import into an empty database, whole command with Django start-up:",
+            "",
+            "| command | rows | seconds | rows/s | peak memory | targets |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
+            f"| `import_partnerships` of the world's list | {rows:,} | {seconds:.1f} "
+            f"| {speed:,.0f} | {peak:.0f} MB | {'; '.join(targets)} |",
+            f"| `loaddata` of the records it wrote for its first rows | {loaddata_rows:,} "
+            f"| {loaddata_seconds:.1f} | {loaddata_speed:,.0f} | {loaddata_peak:.0f} MB "
+            f"| the import is {speed / loaddata_speed:.0f}× faster |",
+        ]
+    if result["build"]:
+        lines += ["", f"Building the world took {result['build'] / 60:.1f} min."]
+    return "\n".join(lines)
+
+
+def report(results, args, started):
+    load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    header = [
+        f"## Benchmark, {time.strftime('%Y-%m-%d %H:%M')}, scale {args.scale:g}",
+        "",
+        f"World at scale {args.scale:g}: {results[0]['world']}. "
+        f"Medians of {args.runs} runs; under load: gunicorn {WORKERS} sync workers, wrk "
+        f"{CONNECTIONS} connections for {args.duration} s on {HOST}. *Cached*: the cache as "
+        "configured (local memory); *uncached*: `CACHE_BACKEND=dummy`. In-process times: test "
+        "client, cache off. ÷ constant and ÷ raw SQL: requests/s as a share of the baselines "
+        "of the same run.",
+        "",
+        f"Machine: {os.cpu_count()} cores, shared with other work while this ran (load average "
+        f"{load_average} at the end); the numbers move with that load. Whole run "
+        f"{(time.perf_counter() - started) / 60:.0f} min.",
+    ]
+    return "\n".join(header + [""] + ["\n\n".join(table(result, args) for result in results)])
+
+
+def world_summary(engine, args):
+    url = database_url(engine, args.scale)
+    code = (
+        "from registry.models import *; "
+        "print(f'{Municipality.objects.count():,} municipalities, "
+        "{Partnership.objects.bilateral().count():,} partnerships, "
+        "{Partnership.objects.networks().count():,} networks with "
+        "{Membership.objects.count():,} members, {Event.objects.count():,} events')"
+    )
+    return run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-v0", "-c", code],
+        environment(url),
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--scale", type=float, default=1.0, help="1 is the world (default)")
+    parser.add_argument("--seed", type=int, default=1950)
+    parser.add_argument("--runs", type=int, default=3, help="medians of this many runs (3)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of each wrk run (5)")
+    parser.add_argument("--reuse", action="store_true", help="keep a world built at this scale")
+    parser.add_argument(
+        "--loaddata-rows",
+        type=int,
+        default=5000,
+        help="partnerships loaddata loads, with their towns, against the whole import (5000)",
+    )
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--output", default=str(RESULTS / "latest.md"))
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sql", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    if args.in_process:
+        in_process(args.runs, args.sql)
+        return
+    started = time.perf_counter()
+    binary = ensure_wrk()
+    DATA.mkdir(parents=True, exist_ok=True)
+    engines = ["postgres", "sqlite"] if args.database == "both" else [args.database]
+    results = []
+    for engine in engines:
+        result = measure(engine, args, binary)
+        result["world"] = world_summary(engine, args)
+        results.append(result)
+    text = report(results, args, started)
+    print(text)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
