@@ -384,6 +384,8 @@ class Editor:
         fields = self.form(change, "partnership_form")
         if not any(name == "csrfmiddlewaretoken" for name, _value in fields):
             raise RuntimeError(f"{change} has no form with a CSRF token")
+        if not any(name == "description" for name, _value in fields):
+            raise RuntimeError(f"{change} has no description field")
         edited = []
         for name, value in fields:
             if name == "description":
@@ -410,8 +412,8 @@ class Editor:
             started = time.perf_counter()
             try:
                 self.save(number)
-            except (OSError, RuntimeError, http.client.HTTPException) as error:
-                self.failures.append(str(error))
+            except Exception as error:  # every failure is counted, none ends the editor
+                self.failures.append(f"{type(error).__name__}: {error}")
             else:
                 self.saves += 1
                 self.seconds.append(time.perf_counter() - started)
@@ -517,6 +519,8 @@ def report(args, engine, values, editor, recorded, wrong_statuses, log_lines):
         problems.append(f"{len(wrong_statuses)} URLs not 200 after the run")
     if editor.failures or not editor.saves:
         problems.append(f"{len(editor.failures)} failed editor saves, {editor.saves} ok")
+    if log_lines:
+        problems.append(f"{len(log_lines)} error lines in the server log")
     if recorded != editor.saves:
         problems.append(f"{editor.saves} saves but {recorded} in the history")
     for failure in editor.failures[:10]:
