@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/loadtest.py                          # SQLite, 60 s, 32 clients
     .venv/bin/python bench/loadtest.py --database-url postgres://postgres@127.0.0.1:5432
+    .venv/bin/python bench/loadtest.py --commit HEAD   # the last commit, not the working tree
 
 The run prepares a database of its own (a fresh SQLite file in a temporary directory, or the
 PostgreSQL database ``twinning_loadtest``, dropped and created again, then dropped at the end),
@@ -18,10 +19,15 @@ It prints requests served, requests per second, errors (non-2xx/3xx answers and 
 timeouts included), p50/p99 latency and the editor's saves, and exits non-zero on any error.
 gunicorn is stopped and the database dropped whatever happens. wrk comes from Debian; when it
 is missing the script installs it with apt-get if run as root, or says how.
+
+gunicorn runs 2 sync workers by default, one per core of the machine it was written on: the
+pages are CPU-bound Python, so threads (``--worker-class gthread --threads N``) only overlap
+the short waits on the database, and more processes than cores only take turns.
 """
 
 import argparse
 import http.client
+import io
 import json
 import os
 import re
@@ -32,6 +38,7 @@ import socket
 import statistics
 import subprocess  # nosec B404  # manage.py, gunicorn, wrk, apt-get; never a shell
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -99,6 +106,29 @@ def ensure_wrk():
     return shutil.which("wrk") or sys.exit("apt-get installed wrk, but it is not on PATH.")
 
 
+def export(commit, target):
+    """A clean copy of the commit's files, with the working tree's compiled translations."""
+    git = shutil.which("git") or sys.exit("--commit needs git.")
+    target.mkdir()
+    archive = subprocess.run(  # noqa: S603  # nosec B603
+        [git, "-C", str(ROOT), "archive", "--format=tar", commit],
+        check=True,
+        capture_output=True,
+    ).stdout
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(target, filter="data")
+    for compiled in ROOT.glob("locale/*/LC_MESSAGES/*.mo"):
+        shutil.copy(compiled, target / compiled.relative_to(ROOT))
+    revision = subprocess.run(  # noqa: S603  # nosec B603
+        [git, "-C", str(ROOT), "rev-parse", "--short", commit],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    revision = revision.stdout.strip()
+    print(f"Testing commit {revision}, exported to {target}")
+    return target, f"commit {revision}"
+
+
 def postgres_urls(url):
     """The URL of the load test's own database and of the server's maintenance database."""
     parts = urlsplit(url)
@@ -121,10 +151,10 @@ def recreate_postgres(maintenance, drop_only=False):
             connection.execute(f'CREATE DATABASE "{PG_DATABASE}"')
 
 
-def manage(env, *args, capture=False):
-    command = [sys.executable, str(ROOT / "manage.py"), *args]
+def manage(source, env, *args, capture=False):
+    command = [sys.executable, str(source / "manage.py"), *args]
     result = subprocess.run(  # noqa: S603  # nosec B603
-        command, env=env, cwd=ROOT, check=False, capture_output=capture, text=True
+        command, env=env, cwd=source, check=False, capture_output=capture, text=True
     )
     if result.returncode != 0:
         if capture:
@@ -133,12 +163,13 @@ def manage(env, *args, capture=False):
     return result.stdout if capture else None
 
 
-def prepare(env, password):
+def prepare(source, env, password):
     print("Migrating, loading the record, collecting static files ...")
-    manage(env, "migrate", "-v0")
-    manage(env, "loaddata", "sources", "places", "partnerships", "events", "-v0")
-    manage(env, "collectstatic", "--noinput", "-v0")
+    manage(source, env, "migrate", "-v0")
+    manage(source, env, "loaddata", "sources", "places", "partnerships", "events", "-v0")
+    manage(source, env, "collectstatic", "--noinput", "-v0")
     output = manage(
+        source,
         {**env, "LOADTEST_EDITOR": EDITOR, "LOADTEST_PASSWORD": password},
         "shell",
         "-v0",
@@ -458,13 +489,13 @@ def server_errors(log):
     return [line for line in lines if pattern.search(line)]
 
 
-def history_saves(env):
+def history_saves(source, env):
     code = (
         "from registry.models import Partnership; "
         f"print('LOADTEST', Partnership.history.filter(history_user__username={EDITOR!r}, "
         "history_type='~').count())"
     )
-    output = manage(env, "shell", "-v0", "-c", code, capture=True)
+    output = manage(source, env, "shell", "-v0", "-c", code, capture=True)
     return int(next(x for x in output.splitlines() if x.startswith("LOADTEST")).split()[1])
 
 
@@ -486,7 +517,7 @@ def report(args, engine, values, editor, recorded, wrong_statuses, log_lines):
     print(
         f"Load test, {time.strftime('%Y-%m-%d %H:%M')}, {engine}, gunicorn {args.workers} "
         f"{args.worker_class} worker(s) x {args.threads} thread(s), {args.clients} clients, "
-        f"{args.duration} s; load average before: {args.load_before}"
+        f"{args.duration} s, {args.tested}; load average before: {args.load_before}"
     )
     print(f"  requests served     {requests:,} in {seconds:.1f} s = {requests / seconds:,.1f}/s")
     print(f"  status codes        {', '.join(f'{k}: {v:,}' for k, v in statuses.items())}")
@@ -546,6 +577,11 @@ def main():
     parser.add_argument(
         "--timeout", type=int, default=10, help="seconds before wrk counts a request as failed"
     )
+    parser.add_argument(
+        "--commit",
+        help="test this commit (e.g. HEAD), exported to the temporary directory, "
+        "instead of the working tree with whatever is being edited in it",
+    )
     args = parser.parse_args()
     args.load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     wrk = ensure_wrk()
@@ -558,6 +594,9 @@ def main():
         else:
             url = f"sqlite:///{work}/loadtest.sqlite3"
             engine = "SQLite"
+        source, args.tested = ROOT, "working tree"
+        if args.commit:
+            source, args.tested = export(args.commit, Path(work) / "source")
         port = free_port()
         password = secrets.token_urlsafe(24)
         env = {
@@ -575,7 +614,7 @@ def main():
         try:
             if maintenance:
                 recreate_postgres(maintenance)
-            data = prepare(env, password)
+            data = prepare(source, env, password)
             print(f"Starting gunicorn on {HOST}:{port} ...")
             with open(log, "w") as stream:
                 process = subprocess.Popen(  # noqa: S603  # nosec B603
@@ -589,7 +628,7 @@ def main():
                         "--timeout=60",
                         "--backlog=2048",
                     ],
-                    cwd=ROOT,
+                    cwd=source,
                     env=env,
                     stdout=stream,
                     stderr=subprocess.STDOUT,
@@ -615,7 +654,7 @@ def main():
                 editor.thread.join(timeout=120)
             print(output.split("\nloadtest ")[0].rstrip())
             wrong, _timings = check_urls(port, requests[:10])
-            recorded = history_saves(env)
+            recorded = history_saves(source, env)
             problems = report(args, engine, values, editor, recorded, wrong, server_errors(log))
             total = sum(seconds for seconds, _url in timings)
             print(f"  one client alone    {len(timings)} URLs in {total:.1f} s; the slowest:")
