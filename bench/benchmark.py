@@ -504,6 +504,23 @@ def table(result, args):
     return "\n".join(lines)
 
 
+def code_state():
+    """The commit measured, and whether the checkout had uncommitted changes."""
+    commit = subprocess.run(  # noqa: S603
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    dirty = subprocess.run(  # noqa: S603
+        ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
+
+
 def report(results, args, started):
     load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
     header = [
@@ -518,7 +535,7 @@ def report(results, args, started):
         "",
         f"Machine: {os.cpu_count()} cores, shared with other work while this ran (load average "
         f"{load_average} at the end); the numbers move with that load. Whole run "
-        f"{(time.perf_counter() - started) / 60:.0f} min.",
+        f"{(time.perf_counter() - started) / 60:.0f} min. Code: {args.code}.",
     ]
     return "\n".join(header + [""] + ["\n\n".join(table(result, args) for result in results)])
 
@@ -564,6 +581,7 @@ def main():
         in_process(args.runs, args.sql)
         return
     started = time.perf_counter()
+    args.code = code_state()
     binary = ensure_wrk()
     DATA.mkdir(parents=True, exist_ok=True)
     engines = ["postgres", "sqlite"] if args.database == "both" else [args.database]
