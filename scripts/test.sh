@@ -102,13 +102,19 @@ elif [[ ! -x "$CHROMIUM" ]]; then
         exit 1
     fi
     echo "test: installing Debian package chromium (for the browser tests)"
-    _setup_quietly "apt-get update" apt-get update -qq
-    _setup_quietly "installing chromium" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends chromium
-    [[ -x "$CHROMIUM" ]] || {
+    if ! (
+        _setup_quietly "apt-get update" apt-get update -qq
+        _setup_quietly "installing chromium" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends chromium
+    ); then
+        echo "test: ERROR: could not install chromium for the browser tests (output above);" >&2
+        echo "  install it by hand, or skip them explicitly with TWINNING_SKIP_BROWSER=1." >&2
+        exit 1
+    fi
+    if [[ ! -x "$CHROMIUM" ]]; then
         echo "test: ERROR: the chromium package installed, but $CHROMIUM is not there." >&2
         exit 1
-    }
+    fi
 fi
 
 echo "test: pytest${*:+ $*}"
