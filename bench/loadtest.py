@@ -499,6 +499,19 @@ def history_saves(source, env):
     return int(next(x for x in output.splitlines() if x.startswith("LOADTEST")).split()[1])
 
 
+def cpu_seconds(group):
+    """CPU time used so far by the live processes of a process group (gunicorn and workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def report(args, engine, values, editor, recorded, wrong_statuses, log_lines):
     requests = int(values.get("requests", 0))
     seconds = values.get("duration_us", 1) / 1e6
@@ -541,6 +554,12 @@ def report(args, engine, values, editor, recorded, wrong_statuses, log_lines):
             f"max {editor_seconds[-1]:.2f} s (GET form, POST, GET list)"
         )
     print(f"  load average after  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.server_cpu:
+        print(
+            f"  gunicorn CPU time   {args.server_cpu:.1f} s of {os.cpu_count()} x {seconds:.0f} s "
+            f"= {requests / args.server_cpu:,.1f} requests per CPU second (other work on "
+            "the machine takes the rest)"
+        )
     problems = []
     if bad_status or int(values.get("errors_status", 0)):
         problems.append(f"{max(bad_status, int(values.get('errors_status', 0)))} non-2xx/3xx")
@@ -583,6 +602,7 @@ def main():
         "instead of the working tree with whatever is being edited in it",
     )
     args = parser.parse_args()
+    args.server_cpu = None
     args.load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     wrk = ensure_wrk()
     maintenance = None
@@ -648,7 +668,9 @@ def main():
             editor = Editor(port, password, data["partnership_ids"])
             editor.thread.start()
             try:
+                cpu_before = cpu_seconds(process.pid)
                 output, values = run_wrk(wrk, port, requests, args, work)
+                args.server_cpu = cpu_seconds(process.pid) - cpu_before
             finally:
                 editor.stop.set()
                 editor.thread.join(timeout=120)
