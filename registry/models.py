@@ -10,9 +10,8 @@ import zlib
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
@@ -21,10 +20,16 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
-    When,
     Window,
 )
-from django.db.models.functions import Coalesce, DenseRank, Greatest, Least, Substr
+from django.db.models.functions import (
+    Coalesce,
+    DenseRank,
+    FirstValue,
+    Greatest,
+    Least,
+    Substr,
+)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -314,11 +319,29 @@ class MunicipalityQuerySet(models.QuerySet):
 
     def ranked_on(self, day):
         """Municipalities with their count of partnerships in force at the end of ``day``."""
-        count = _partners_of_outer(Partnership.objects.in_force_on(day))
+        return self.counting(Partnership.objects.in_force_on(day))
+
+    def counting(self, partnerships, domestic="include"):
+        """Those taking part in any of ``partnerships``, with ``partners_then``: in how many.
+
+        Set-based: one join of the municipalities with their :class:`Participation` rows in
+        those partnerships, grouped, rather than a count per municipality. A partnership counts
+        once (a joint partner is one participation, a side that is also listed as a member
+        another one is not). ``domestic`` keeps only partners in the municipality's own
+        country (``only``), only those elsewhere (``exclude``), or all (``include``), by
+        today's countries; the partner of a joint partner is the other side's main partner.
+        """
+        taking_part = Q(participations__partnership__in=partnerships.values("pk"))
+        if domestic == "only":
+            taking_part &= Q(participations__domestic=True)
+        elif domestic == "exclude":
+            taking_part &= Q(participations__domestic=False) | Q(
+                participations__domestic__isnull=True
+            )
         return (
             self.for_list()
-            .annotate(partners_then=count)
-            .filter(partners_then__gt=0)
+            .filter(taking_part)
+            .annotate(partners_then=Count("participations"))
             .order_by("-partners_then", "name")
         )
 
@@ -365,13 +388,7 @@ class MunicipalityQuerySet(models.QuerySet):
                 partnerships = partnerships.filter(status=status)
         else:
             partnerships = Partnership.objects.bilateral().held_on(day, kind=kind, status=status)
-        count = _partners_of_outer_by_country(partnerships, domestic)
-        return (
-            self.for_list()
-            .annotate(partners_then=count)
-            .filter(partners_then__gt=0)
-            .order_by("-partners_then", "name")
-        )
+        return self.counting(partnerships, domestic)
 
     def recount_partners(self):
         """Store the count of partnerships in force for every municipality in this queryset.
@@ -405,53 +422,35 @@ def _partners_of_outer(partnerships):
     )
 
 
-def _partners_of_outer_by_country(partnerships, domestic):
-    """As :func:`_partners_of_outer`, keeping only partners in the outer municipality's
-    country (``domestic="only"``), only those elsewhere (``"exclude"``), or all (``"include"``).
-
-    The partner is the other side; for a joint partner on one side, the main partner of the
-    other side.
-    """
-    if domestic == "include":
-        return _partners_of_outer(partnerships)
-    same = OuterRef("country")
-    as_first = partnerships.filter(first=OuterRef("pk"))
-    as_second = partnerships.filter(second=OuterRef("pk"))
-    as_member = Membership.objects.filter(
-        municipality=OuterRef("pk"), partnership__in=partnerships.values("pk")
-    ).exclude(Q(partnership__first=OuterRef("pk")) | Q(partnership__second=OuterRef("pk")))
-    member_same = Q(side=Membership.Side.SECOND, partnership__first__country=same) | Q(
-        side=Membership.Side.FIRST, partnership__second__country=same
-    )
-    if domestic == "only":
-        querysets = (
-            as_first.filter(second__country=same),
-            as_second.filter(first__country=same),
-            as_member.filter(member_same),
-        )
-    else:
-        querysets = (
-            as_first.exclude(second__country=same),
-            as_second.exclude(first__country=same),
-            as_member.exclude(member_same),
-        )
-    return sum(
-        (
-            Coalesce(Subquery(_count(queryset)[:1], output_field=models.IntegerField()), 0)
-            for queryset in querysets
-        ),
-        start=Value(0),
-    )
-
-
 def _count(queryset):
     """A one-value COUNT(*) of ``queryset``, for use as a correlated subquery."""
     return queryset.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n")
 
 
-def _latest_up_to(dated_changes, day):
-    """The latest of the dated changes up to ``day``; of equal dates, the first recorded."""
-    return dated_changes.filter(date__lte=day).order_by("-date", "pk")
+def _held_then(model, field, value, day, default):
+    """Q for "``field`` was ``value`` at the end of ``day``" by the dated changes in ``model``.
+
+    With no recorded change, the partnership's own ``field`` counts; with changes, the latest
+    up to ``day`` (of equal dates, the first recorded); before the first, ``default``
+    (``None``: none at all).
+    """
+    changes = model.objects.values("partnership")
+    latest = (
+        model.objects.filter(date__lte=day)
+        .annotate(
+            then=Window(
+                FirstValue(field),
+                partition_by=[F("partnership")],
+                order_by=[F("date").desc(), F("pk").asc()],
+            )
+        )
+        .filter(then=value)
+        .values("partnership")
+    )
+    held = (~Q(pk__in=changes) & Q(**{field: value})) | Q(pk__in=latest)
+    if default == value:
+        held |= Q(pk__in=changes) & ~Q(pk__in=changes.filter(date__lte=day))
+    return held
 
 
 class Municipality(models.Model):
@@ -593,6 +592,14 @@ class Municipality(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "name_folded"}
+        if update_fields is None and not self._state.adding and not kwargs.get("force_insert"):
+            # The count is the registry's to keep: an instance read before a partnership
+            # changed must not write its stale count back.
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "partner_count"
+            ]
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -768,29 +775,19 @@ class PartnershipQuerySet(models.QuerySet):
 
         They must have started by then; unless ``status`` is ``ended`` or any, they must not
         have ended by then either.
+
+        Set-based, so that it serves a ranking of every municipality: each condition is an
+        ``IN`` over the dated changes (the latest one of each partnership up to ``day`` is
+        picked by a window over the index on partnership and date), never a lookup per
+        partnership.
         """
         day = day.isoformat()
-        kinds = KindChange.objects.filter(partnership=OuterRef("pk"))
-        statuses = StatusChange.objects.filter(partnership=OuterRef("pk"))
-        kind_then = Case(
-            When(Exists(kinds), then=Subquery(_latest_up_to(kinds, day).values("kind")[:1])),
-            default=F("kind"),
-        )
-        status_then = Case(
-            When(
-                Exists(statuses),
-                then=Coalesce(
-                    Subquery(_latest_up_to(statuses, day).values("status")[:1]),
-                    Value(Partnership.Status.ACTIVE.value),
-                ),
-            ),
-            default=F("status"),
-        )
-        held = self.alias(kind_then=kind_then, status_then=status_then).filter(start__lte=day)
+        held = self.filter(start__lte=day)
         if kind:
-            held = held.filter(kind_then=kind)
+            held = held.filter(_held_then(KindChange, "kind", kind, day, default=None))
         if status:
-            held = held.filter(status_then=status)
+            default = Partnership.Status.ACTIVE.value
+            held = held.filter(_held_then(StatusChange, "status", status, day, default=default))
         if status not in (None, Partnership.Status.ENDED):
             held = held.filter(Q(end__isnull=True) | Q(end__gt=day))
         return held
@@ -1375,6 +1372,78 @@ class Membership(models.Model):
             and not (self.left >= self.joined or self.joined.startswith(self.left))
         ):
             raise ValidationError({"left": _("A member cannot leave before it joined.")})
+
+
+class Participation(models.Model):
+    """A municipality's part in a partnership, one row each, read from a database view.
+
+    The view (:data:`PARTICIPATION_VIEW`, made after every ``migrate``) joins the two sides
+    of every bilateral partnership and the members of every partnership (networks, and joint
+    partners of a side, when not already one of the two sides), so that counting partners
+    per municipality is one grouped join. ``partner`` is the other side's main partner (none
+    for a network member); ``domestic``: whether it lies in the same country, by today's.
+    """
+
+    partnership = models.ForeignKey(
+        Partnership, models.DO_NOTHING, related_name="participations", editable=False
+    )
+    municipality = models.ForeignKey(
+        Municipality, models.DO_NOTHING, related_name="participations", editable=False
+    )
+    partner = models.ForeignKey(
+        Municipality, models.DO_NOTHING, null=True, related_name="+", editable=False
+    )
+    domestic = models.BooleanField(null=True, editable=False)
+
+    class Meta:
+        managed = False
+        db_table = "registry_participation"
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+
+    def __str__(self):
+        return f"{self.municipality_id} in {self.partnership_id}"
+
+
+PARTICIPATION_VIEW = """
+CREATE VIEW registry_participation AS
+SELECT part.id, part.partnership_id, part.municipality_id, part.partner_id,
+       CASE WHEN part.partner_id IS NULL THEN NULL
+            ELSE own.country_id = other.country_id END AS domestic
+FROM (
+    SELECT 2 * p.id AS id, p.id AS partnership_id, p.first_id AS municipality_id,
+           p.second_id AS partner_id
+    FROM registry_partnership p WHERE p.first_id IS NOT NULL
+    UNION ALL
+    SELECT 2 * p.id + 1, p.id, p.second_id, p.first_id
+    FROM registry_partnership p WHERE p.second_id IS NOT NULL
+    UNION ALL
+    SELECT -m.id, m.partnership_id, m.municipality_id,
+           CASE m.side WHEN 'first' THEN p.second_id WHEN 'second' THEN p.first_id END
+    FROM registry_membership m JOIN registry_partnership p ON p.id = m.partnership_id
+    WHERE p.first_id IS NULL
+       OR (m.municipality_id <> p.first_id AND m.municipality_id <> p.second_id)
+) part
+LEFT JOIN registry_municipality own ON own.id = part.municipality_id
+LEFT JOIN registry_municipality other ON other.id = part.partner_id
+"""
+
+
+def drop_participation_view(using="default", **kwargs):
+    """Before ``migrate``: no view in the way of a migration that rebuilds a table under it
+    (SQLite rebuilds tables to alter them; PostgreSQL refuses to retype a viewed column)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("DROP VIEW IF EXISTS registry_participation")
+
+
+def create_participation_view(using="default", **kwargs):
+    """After ``migrate`` (and ``flush``): the view :class:`Participation` reads, afresh."""
+    tables = connections[using].introspection.table_names()
+    if "registry_partnership" not in tables or "registry_membership" not in tables:
+        return
+    drop_participation_view(using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(PARTICIPATION_VIEW)
 
 
 class DatedChangeManager(models.Manager):

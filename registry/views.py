@@ -12,10 +12,11 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from registry import downloads
+from registry import caching, downloads
 from registry.filters import (
     AwardFilter,
     MunicipalityFilter,
@@ -66,11 +67,43 @@ def _check(filterset):
         raise Invalid(filterset.messages)
 
 
-def _page(request, queryset, size=PAGE_SIZE):
-    paginator = Paginator(queryset, size)
+class _Paginator(Paginator):
+    """Pages of a list in a total order (ending with the primary key), counted once per data
+    version, with the pages past the middle read from the far end: ``page=`` of the last page
+    costs what page 1 costs, whatever the length of the list."""
+
+    def __init__(self, queryset, size, count_key):
+        ordering = queryset.query.order_by or queryset.model._meta.ordering
+        if not any(str(term) in ("pk", "-pk", "id", "-id") for term in ordering):
+            queryset = queryset.order_by(*ordering, "pk")
+        super().__init__(queryset, size)
+        self.count_key = count_key
+
+    @cached_property
+    def count(self):
+        return caching.get_or_compute("count", lambda: Paginator.count.func(self), *self.count_key)
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        if bottom > self.count - top:
+            rows = list(self.object_list.reverse()[self.count - top : self.count - bottom])
+            rows.reverse()
+        else:
+            rows = self.object_list[bottom:top]
+        return self._get_page(rows, number, self)
+
+
+def _page(request, queryset, size=PAGE_SIZE, cache_rows=False):
+    """The asked-for page of ``queryset``; with ``cache_rows``, its rows come from the cache
+    while the data stays unchanged."""
+    name = request.resolver_match.view_name if request.resolver_match else request.path
+    count_key = (name, caching.normalized_query(request, without=("page", "format")))
+    paginator = _Paginator(queryset, size, count_key)
     number = request.GET.get("page") or "1"
     try:
-        return paginator.page(number)
+        page = paginator.page(number)
     except PageNotAnInteger:
         message = _("“%(value)s” is not a page number.") % {"value": number}
     except EmptyPage:
@@ -79,6 +112,12 @@ def _page(request, queryset, size=PAGE_SIZE):
             "There is no page %(value)s: the list has %(pages)d pages.",
             paginator.num_pages,
         ) % {"value": number, "pages": paginator.num_pages}
+    else:
+        if cache_rows:
+            page.object_list = caching.get_or_compute(
+                "rows", lambda: list(page.object_list), *count_key, page.number
+            )
+        return page
     raise Invalid([(_("Page"), message)])
 
 
@@ -90,6 +129,7 @@ def _invalid(request, template, context, error):
 def _list_page(request, template, filterset, context, make_download):
     """Render a filtered, paginated list; or its download; or its errors with status 400."""
     context = {"filter": filterset, **context}
+    caching.cache_choices(filterset.form)
     try:
         fmt = _format(request)
         _check(filterset)
@@ -170,7 +210,14 @@ def _kind_label(kind):
 
 
 def home(request):
-    year = timezone.localdate().year
+    """The totals, the top of the ranking, the anniversaries and the decades: cached until the
+    data changes (and per day, for the anniversaries)."""
+    today = timezone.localdate()
+    context = caching.get_or_compute("home", lambda: _home_context(today.year), today)
+    return render(request, "registry/home.html", context)
+
+
+def _home_context(year):
     totals = Partnership.objects.totals()
     years = {year + ahead - age: (year + ahead, age) for ahead in (0, 1) for age in ANNIVERSARIES}
     anniversaries = []
@@ -184,17 +231,16 @@ def home(request):
         celebrated, age = years[partnership.start.year]
         anniversaries.append({"partnership": partnership, "year": celebrated, "age": age})
     anniversaries.sort(key=lambda row: (row["year"], -row["age"], str(row["partnership"].start)))
-    context = {
+    return {
         "municipality_total": Municipality.objects.count(),
         "partnership_total": totals["bilateral"],
         "network_total": totals["networks"],
-        "top": Municipality.objects.ranked().with_dense_rank()[:TOP],
+        "top": list(Municipality.objects.ranked().with_dense_rank()[:TOP]),
         "anniversaries": anniversaries,
         "this_year": year,
         "next_year": year + 1,
         "decades": bar_chart(_decades(Partnership.objects.bilateral())),
     }
-    return render(request, "registry/home.html", context)
 
 
 # Municipalities
@@ -411,6 +457,7 @@ def ranking(request):
         "rule": None,
         "past_years": range(1950, timezone.localdate().year, 10),
     }
+    caching.cache_choices(filterset.form)
     try:
         fmt = _format(request)
         _check(filterset)
@@ -421,14 +468,25 @@ def ranking(request):
         if fmt:
             rows = (downloads.ranking_row(request, m) for m in downloads.iterate(filterset.qs))
             return downloads.download(fmt, "ranking", as_of, downloads.RANKING_HEADER, rows)
-        page = _page(request, filterset.qs)
+        page = _page(request, filterset.qs, cache_rows=True)
     except Invalid as error:
         return _invalid(request, "registry/ranking.html", context, error)
     return render(request, "registry/ranking.html", {**context, "page": page, "errors": []})
 
 
-def country_ranking(request):
+def _country_tables():
+    """Countries by partnerships in force, and the most frequent pairs of countries."""
     partnerships = Partnership.objects.bilateral().counted()
+    countries = list(Country.objects.with_partnership_counts(partnerships))
+    pairs = list(partnerships.country_pairs()[: TOP * 2])
+    named = Country.objects.in_bulk(
+        {pair[end] for pair in pairs for end in ("low", "high")}, field_name="code"
+    )
+    pairs = [{**pair, "low": named[pair["low"]], "high": named[pair["high"]]} for pair in pairs]
+    return countries, pairs
+
+
+def country_ranking(request):
     context = {}
     try:
         fmt = _format(request)
@@ -445,12 +503,7 @@ def country_ranking(request):
             )
     except Invalid as error:
         return _invalid(request, "registry/country_ranking.html", context, error)
-    countries = Country.objects.with_partnership_counts(partnerships)
-    pairs = list(partnerships.country_pairs()[: TOP * 2])
-    named = Country.objects.in_bulk(
-        {pair[end] for pair in pairs for end in ("low", "high")}, field_name="code"
-    )
-    pairs = [{**pair, "low": named[pair["low"]], "high": named[pair["high"]]} for pair in pairs]
+    countries, pairs = caching.get_or_compute("country_ranking", _country_tables)
     as_of = timezone.localdate()
     if fmt == "csv":
         if table == "pairs":
@@ -494,13 +547,18 @@ def award_list(request):
 
 
 def statistics(request):
+    """Partnerships per decade, country and kind: cached until the data changes."""
+    return render(
+        request, "registry/statistics.html", caching.get_or_compute("statistics", _charts)
+    )
+
+
+def _charts():
     partnerships = Partnership.objects.bilateral()
     countries = list(Country.objects.with_partnership_counts(partnerships))
     kinds = [(_kind_label(row["kind"]), row["count"]) for row in partnerships.per_kind()]
-    decades = _decades(partnerships)
-    context = {
-        "decades": bar_chart(decades),
+    return {
+        "decades": bar_chart(_decades(partnerships)),
         "countries": bar_chart((country.name, country.partnerships) for country in countries),
         "kinds": bar_chart(kinds),
     }
-    return render(request, "registry/statistics.html", context)

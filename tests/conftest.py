@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils.text import slugify
 
+from registry import caching
 from registry.models import Country, Membership, Municipality, Partnership
 from registry.text import fold
 
@@ -62,6 +63,13 @@ def static_files_without_collectstatic(settings, empty_static_root):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """A test's data is rolled back, not deleted: no signal tells the cache. Each test starts
+    with a new data version, so no test reads a page cached from another's data."""
+    caching.forget()
 
 
 @pytest.fixture

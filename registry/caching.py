@@ -1,0 +1,152 @@
+"""The cache of what the public pages count: rankings, statistics, the home page's parts.
+
+Every cached value's key carries the **data version**, a random token kept in the cache itself.
+Any change to the registry replaces the token, so the next request computes afresh and what
+was cached before is never read again (it expires, or local memory culls it). The token is
+replaced at once and again when the transaction commits: a page computed from the old data by
+another request while the change was not yet committed is cached under the token that the
+commit then replaces.
+
+Changes reach :func:`data_changed` through the signals connected by :func:`connect` (every save
+and delete of a registry model, fixtures included, and every change of their many-to-many
+relations); code that writes past the signals (bulk inserts and updates of the importer, raw
+SQL) calls :func:`data_changed` itself.
+
+Keys also carry the language and the full query string, normalized (parameters sorted, empty
+ones dropped), so a cached page is right for its language and its filters. The cache is
+Django's: local memory by default, Redis (shared by every app server) when ``REDIS_URL`` is set.
+"""
+
+import hashlib
+import uuid
+from urllib.parse import urlencode
+
+from django.apps import apps
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.forms.models import ModelChoiceIterator
+from django.utils.translation import get_language
+
+VERSION_KEY = "registry:data-version"
+REFERENCE_VERSION_KEY = "registry:reference-version"
+# What the filter forms offer as choices; a change of these replaces both versions.
+REFERENCE_MODELS = ("registry.Country", "registry.Theme")
+TIMEOUT = 60 * 60 * 24
+_MISSING = object()
+
+
+def data_version(version_key=VERSION_KEY):
+    """The current data version; a new one if the cache has none (first use, or culled)."""
+    version = cache.get(version_key)
+    if version is None:
+        version = uuid.uuid4().hex
+        if not cache.add(version_key, version, timeout=None):
+            version = cache.get(version_key) or version
+    return version
+
+
+def _replace(*version_keys):
+    cache.set_many({version_key: uuid.uuid4().hex for version_key in version_keys}, timeout=None)
+
+
+def data_changed(using=None, *, reference=False):
+    """Forget every cached page: call after any write that sends no model signal.
+
+    ``reference=True`` also forgets the cached choices of the filter forms (countries,
+    themes), which are otherwise kept across changes of the other data.
+    """
+    version_keys = (VERSION_KEY, REFERENCE_VERSION_KEY) if reference else (VERSION_KEY,)
+    _replace(*version_keys)
+    transaction.on_commit(lambda: _replace(*version_keys), using=using)
+
+
+def normalized_query(request, without=()):
+    """The request's query string with its parameters sorted and empty values dropped:
+    ``?b=2&a=1&c=`` and ``?a=1&b=2`` are one page."""
+    items = sorted(
+        (name, value)
+        for name, values in request.GET.lists()
+        if name not in without
+        for value in values
+        if value != ""
+    )
+    return urlencode(items)
+
+
+def key(name, *parts, version_key=VERSION_KEY):
+    """A cache key for ``name`` and ``parts`` at the current data version and language."""
+    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()
+    return f"registry:{name}:{data_version(version_key)}:{get_language() or ''}:{digest}"
+
+
+def get_or_compute(name, compute, *parts, version_key=VERSION_KEY):
+    """The cached value for ``name`` and ``parts``, or ``compute()``'s, cached."""
+    cache_key = key(name, *parts, version_key=version_key)
+    value = cache.get(cache_key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(cache_key, value, TIMEOUT)
+    return value
+
+
+class CachedChoiceIterator(ModelChoiceIterator):
+    """The choices of a model choice field, read from the cache rather than a query each time
+    a form is shown (the countries of every filter form). Labels follow the active language."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        queryset = self.queryset
+        label = f"{queryset.model._meta.label}:{queryset.query}"
+        objects = get_or_compute(
+            "choices", lambda: list(queryset), label, version_key=REFERENCE_VERSION_KEY
+        )
+        for obj in objects:
+            yield self.choice(obj)
+
+    def __len__(self):
+        return sum(1 for _choice in self)
+
+
+def cache_choices(form):
+    """Let the form's choices of countries and themes come from the cache."""
+    for field in form.fields.values():
+        queryset = getattr(field, "queryset", None)
+        if queryset is not None and queryset.model._meta.label in REFERENCE_MODELS:
+            field.iterator = CachedChoiceIterator
+            field.widget.choices = field.choices
+    return form
+
+
+def forget():
+    """Forget everything cached, choices included (each test starts so)."""
+    _replace(VERSION_KEY, REFERENCE_VERSION_KEY)
+
+
+# Signals
+
+
+def _model_changed(sender, using=None, **kwargs):
+    data_changed(using=using, reference=sender._meta.label in REFERENCE_MODELS)
+
+
+def _relation_changed(sender, action, model, using=None, **kwargs):
+    if action.startswith("post_"):
+        data_changed(using=using, reference=model._meta.label in REFERENCE_MODELS)
+
+
+def connect():
+    """Replace the data version on every save, delete and m2m change of a registry model."""
+    for model in apps.get_app_config("registry").get_models():
+        if model.__name__.startswith("Historical"):
+            continue
+        uid = f"registry.caching:{model._meta.label}"
+        post_save.connect(_model_changed, sender=model, dispatch_uid=uid)
+        post_delete.connect(_model_changed, sender=model, dispatch_uid=uid)
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(
+                _relation_changed,
+                sender=field.remote_field.through,
+                dispatch_uid=f"{uid}:{field.name}",
+            )
