@@ -4,10 +4,14 @@
 
 ``Municipality.partner_count`` is what the ranking reads, so ranking never counts memberships
 on a request. Every save or delete of a partnership or membership recounts the municipalities
-it touched (before and after the change) in the same transaction.
+it touched (before and after the change) in the same transaction, one transaction at a time
+(see :func:`recount`).
 """
 
+import zlib
+
 from django.contrib.auth.models import Group, Permission
+from django.db import connections, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -23,6 +27,31 @@ REVIEWERS = "Reviewers"
 def fold_name(sender, instance, update_fields=None, **kwargs):
     """Keep the search key of a name; a signal, so that fixtures (raw saves) get it too."""
     instance.name_folded = fold(instance.name)
+
+
+PARTNER_COUNT_LOCK = zlib.crc32(b"registry:partner_count")
+
+
+def recount(pks):
+    """Store the partner counts of the municipalities ``pks``, one transaction at a time.
+
+    Two transactions recounting the same town at once would each count without the other's
+    change, not yet committed, and the later write would lose the earlier one's; or they
+    would deadlock updating the same towns in different orders. So on PostgreSQL a recount
+    first takes a lock held until its transaction ends: the next recount waits until then,
+    and its UPDATE, a new statement, sees what the first committed. (SQLite lets one writer
+    in at a time.)
+    """
+    pks = set(pks) - {None}
+    if not pks:
+        return
+    using = router.db_for_write(Municipality)
+    connection = connections[using]
+    with transaction.atomic(using=using, savepoint=False):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PARTNER_COUNT_LOCK])
+        Municipality.objects.using(using).filter(pk__in=pks).recount_partners()
 
 
 def _sides(partnership):
@@ -43,12 +72,12 @@ def remember_previous_sides(sender, instance, raw, **kwargs):
 def recount_after_partnership_save(sender, instance, **kwargs):
     touched = _sides(instance) | getattr(instance, "_previous_sides", set())
     touched |= set(instance.memberships.values_list("municipality_id", flat=True))
-    Municipality.objects.filter(pk__in=touched).recount_partners()
+    recount(touched)
 
 
 @receiver(post_delete, sender=Partnership)
 def recount_after_partnership_delete(sender, instance, **kwargs):
-    Municipality.objects.filter(pk__in=_sides(instance)).recount_partners()
+    recount(_sides(instance))
 
 
 @receiver(pre_save, sender=Membership)
@@ -62,13 +91,12 @@ def remember_previous_member(sender, instance, raw, **kwargs):
 
 @receiver(post_save, sender=Membership)
 def recount_after_membership_save(sender, instance, **kwargs):
-    touched = {instance.municipality_id, getattr(instance, "_previous_member", None)} - {None}
-    Municipality.objects.filter(pk__in=touched).recount_partners()
+    recount({instance.municipality_id, getattr(instance, "_previous_member", None)})
 
 
 @receiver(post_delete, sender=Membership)
 def recount_after_membership_delete(sender, instance, **kwargs):
-    Municipality.objects.filter(pk=instance.municipality_id).recount_partners()
+    recount({instance.municipality_id})
 
 
 def grant_group_permissions(sender, app_config, using, **kwargs):
