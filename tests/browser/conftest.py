@@ -77,7 +77,8 @@ def open_browser(record, live_server, request):
 
     Context options are Playwright's ``new_context`` arguments (``extra_http_headers``, ...).
     The page's base URL is the live server; English is asked for unless a test says otherwise.
-    A failing test leaves a screenshot of where it stood in test-results/browser/.
+    A failing test leaves a screenshot of where it stood in test-results/browser/; a passing one
+    must have caused no failed request, console error (a CSP violation) or script error.
     """
     if not Path(CHROMIUM).is_file():
         pytest.fail(
@@ -89,16 +90,28 @@ def open_browser(record, live_server, request):
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pages = []
+    problems = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
         )
+
+        def note_failed_response(response):
+            if response.status >= 400:
+                problems.append(f"{response.status} {response.url}")
+
+        def note_console_error(message):
+            if message.type == "error":
+                problems.append(f"console: {message.text} ({message.location['url']})")
 
         def open_page(**context_options):
             context_options.setdefault("extra_http_headers", {"Accept-Language": "en"})
             context = browser.new_context(base_url=live_server.url, **context_options)
             context.set_default_timeout(TIMEOUT_MS)
             page = context.new_page()
+            page.on("response", note_failed_response)
+            page.on("console", note_console_error)
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
             pages.append(page)
             return page
 
@@ -110,6 +123,10 @@ def open_browser(record, live_server, request):
                         path=SCREENSHOTS / f"FAILED-{request.node.name}-{number}.png",
                         full_page=True,
                     )
+            else:
+                # Nothing the person did not see went wrong either: no failed request (a
+                # missing stylesheet or icon), no blocked inline script or style (the CSP).
+                assert problems == []
         finally:
             browser.close()
 
