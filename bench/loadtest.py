@@ -74,9 +74,9 @@ print("LOADTEST " + json.dumps({
     "others": list(Municipality.objects.order_by("pk").values_list("slug", flat=True)[::25]),
     "partnership_ids": list(bilateral.values_list("pk", flat=True)),
     "networks": list(Partnership.objects.networks().values_list("slug", flat=True)),
-    "countries": list(
-        ranked.filter(partner_count__gt=0).values_list("country__code", flat=True).distinct()
-    )[:6],
+    "countries": list(dict.fromkeys(
+        ranked.filter(partner_count__gt=0).values_list("country__code", flat=True)
+    ))[:6],
     "regions": list(
         Region.objects.exclude(code="").filter(municipalities__isnull=False)
         .order_by("code").values_list("code", flat=True).distinct()[:3]
@@ -185,7 +185,7 @@ def public_urls(data):
     """(Accept-Language, path) of every public page the clients request, in a fixed order."""
     top, others = data["top"], data["others"]
     countries = data["countries"] or ["DE"]
-    pair = "-".join((countries + countries)[:2]) if len(countries) > 1 else "DE-FR"
+    pair = "-".join(countries[:2]) if len(countries) > 1 else "DE-FR"
     urls = [
         "/",
         "/municipalities/",
