@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from pages import column, errors, heading, page, rows, table, text
 
+from registry import views
 from registry.dates import PartialDate
 from registry.models import (
     AlternativeName,
@@ -183,6 +184,39 @@ def test_this_year_in_the_ranking_means_today(client):
         ["1", "Lille", "France", "1"],
     ]
     assert response.context["as_of"] == today
+
+
+def test_every_page_of_a_list_is_the_slice_of_the_whole_in_order(rf):
+    """Pages past the middle are read from the far end: the same rows, ranks and order."""
+    koeln = municipality("Köln")
+    for number in range(7):
+        partner = municipality(f"Partner {number}", "FR")
+        for other in range(number % 3):
+            partnership(partner, municipality(f"Other {number} {other}", "PL"))
+        partnership(koeln, partner)
+    request = rf.get("/rankings/")
+    queryset = Municipality.objects.ranked().with_dense_rank()
+    whole = [
+        (m.name, m.rank, m.partners) for m in queryset.order_by("-partner_count", "name", "pk")
+    ]
+    paginator = views._Paginator(queryset, 4, ("test", request.path))
+    pages = [
+        [(m.name, m.rank, m.partners) for m in paginator.page(number).object_list]
+        for number in paginator.page_range
+    ]
+    assert [row for page_rows in pages for row in page_rows] == whole
+    assert len(pages) == 4
+    assert whole[:3] == [("Köln", 1, 7), ("Partner 2", 2, 3), ("Partner 5", 2, 3)]
+
+
+def test_a_deep_page_of_the_municipalities_keeps_its_filters(client):
+    for number in range(60):
+        municipality(f"Town {number:02d}", "FR")
+    municipality("Köln")
+    response = client.get("/municipalities/?country=FR&page=2&sort=-name")
+    assert column(response)[-1] == "Town 00"
+    assert len(rows(response)) == 10
+    assert 'href="?country=FR&amp;page=1&amp;sort=-name" rel="prev"' in response.content.decode()
 
 
 # Home
