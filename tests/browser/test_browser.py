@@ -144,11 +144,15 @@ def test_browser_asking_for_german_gets_german(open_browser, screenshot):
     screenshot(page, "accept-language-de")
 
 
-@pytest.mark.parametrize("path", ["/", "/partnerships/", "/rankings/", "/statistics/"])
-def test_pages_fit_a_phone_without_sideways_scrolling(open_browser, screenshot, path):
+def test_pages_fit_a_phone_without_sideways_scrolling(open_browser, screenshot):
     page = open_browser(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page.goto(path)
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-    width = page.evaluate("document.documentElement.clientWidth")
-    assert (width, page.evaluate("document.documentElement.scrollWidth")) == (width, width)
-    screenshot(page, f"phone{path.rstrip('/').replace('/', '-') or '-home'}")
+    widths = {}
+    for path in ["/", "/partnerships/", "/rankings/", "/statistics/"]:
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        widths[path] = page.evaluate(
+            "[document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+        )
+        screenshot(page, f"phone{path.rstrip('/').replace('/', '-') or '-home'}")
+    # the page is as wide as the screen; wide tables scroll inside their own box
+    assert widths == {path: [390, 390] for path in widths}
