@@ -75,8 +75,10 @@ class YearField(forms.IntegerField):
         "max_value": _("Enter a year such as 1958."),
     }
 
+    LAST = 9999
+
     def __init__(self, **kwargs):
-        super().__init__(min_value=1, max_value=9999, **kwargs)
+        super().__init__(min_value=1, max_value=self.LAST, **kwargs)
 
 
 class CountryPairField(forms.CharField):
@@ -368,6 +370,10 @@ class PartnershipFilter(BaseFilterSet):
         return queryset.founded_from(value)
 
     def filter_founded_to(self, queryset, name, value):
+        if value >= YearField.LAST:
+            # Up to the last year there is: every known start (there is no year 10000 to
+            # count up to).
+            return queryset.founded_from(1)
         return queryset.founded_to(value)
 
     def filter_municipality(self, queryset, name, value):

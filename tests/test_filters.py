@@ -196,6 +196,9 @@ ALL = [
         ("founded_to=1958", ["Keighley – Poix-du-Nord", "Köln – Lille"]),
         ("founded_from=1958&founded_to=1980", ["Köln – Lille", "Wuppertal – Košice"]),
         ("founded_from=1958&founded_to=1958", ["Köln – Lille"]),
+        # The last year there is: every dated partnership, not a 500 for counting to 10000.
+        ("founded_to=9999", ALL[:-1]),
+        ("founded_from=1&founded_to=9999", ALL[:-1]),
         ("municipality=koln", ["Köln – Lille", "Köln – Corinto / El Realejo", "Köln – Treptow"]),
         ("theme=reconciliation", ["Köln – Treptow"]),
         ("at_signing=DDDE", ["Köln – Treptow"]),
