@@ -25,8 +25,12 @@ REVIEWERS = "Reviewers"
 @receiver(pre_save, sender=Municipality)
 @receiver(pre_save, sender=AlternativeName)
 def fold_name(sender, instance, update_fields=None, **kwargs):
-    """Keep the search key of a name; a signal, so that fixtures (raw saves) get it too."""
-    instance.name_folded = fold(instance.name)
+    """Keep the search key of a name; a signal, so that fixtures (raw saves) get it too.
+
+    Folding can lengthen a name (the one character ﷺ folds to 18), so the key is cut to its
+    column's length: PostgreSQL would refuse a longer one."""
+    limit = sender._meta.get_field("name_folded").max_length
+    instance.name_folded = fold(instance.name)[:limit]
 
 
 PARTNER_COUNT_LOCK = zlib.crc32(b"registry:partner_count")

@@ -24,8 +24,9 @@ from urllib.parse import quote, quote_from_bytes
 import pytest
 from conftest import country, municipality, network, partnership
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_admin import form_data, form_errors
 
 from registry.downloads import neutralise
 from registry.models import (
@@ -443,3 +444,38 @@ def test_nul_in_any_parameter_is_refused_and_invisible_characters_never_break(cl
             response = client.get(path, {key: value})
             assert response.status_code in {200, 400}, (key, value)
             check(response, path)
+
+
+# What staff type: NUL is refused with the form's message, anything else is kept exactly.
+
+TYPED = st.one_of(
+    NAMES,
+    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40),
+    st.tuples(NAMES, st.sampled_from(["\x00", "a\x00", "\x00b"])).map("".join),
+    # Characters that fold to many: ﷺ is 18 letters once folded for search.
+    st.integers(1, 20).map(lambda count: "\ufdfa" * count),
+)
+
+
+@FUZZ
+@given(name=TYPED)
+@example(name="\ufdfa" * 12)  # was a 500 on PostgreSQL: its search key was 216 long
+def test_the_admin_keeps_any_name_exactly_or_says_why_not(editor_client, name):
+    form = editor_client.get("/admin/registry/municipality/add/")
+    data = form_data(form)
+    data.update(name=name, slug="typed", country=str(country("DE").pk))
+    with transaction.atomic():
+        response = editor_client.post("/admin/registry/municipality/add/", data)
+        stored = list(Municipality.objects.filter(slug="typed").values_list("name", flat=True))
+        transaction.set_rollback(True)
+    kept = name.strip()
+    if "\x00" in name:
+        expected = {"name": ["Null characters are not allowed."]}
+    elif not kept:
+        expected = {"name": ["This field is required."]}
+    elif len(kept) > 200:
+        expected = {"name": [f"Ensure this value has at most 200 characters (it has {len(kept)})."]}
+    else:
+        assert (response.status_code, stored) == (302, [kept])
+        return
+    assert (form_errors(response), stored) == (expected, [])
