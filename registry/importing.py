@@ -134,6 +134,10 @@ class Side:
     longitude: Decimal | None = None
     population: int | None = None
     geonames_id: int | None = None
+    kind: str = ""  # a municipality's kind (import_municipalities); "" is a city or town
+    wikidata_id: str = ""
+    source: str = ""
+    line: int = 0
 
     @property
     def key(self):
@@ -713,7 +717,7 @@ class _Plan:
         for (kind, refs), row in self.new_pairs.items():
             if _counted(kind, row.status):
                 counts.update(ref[1] for ref in refs if ref[0] == "new")
-        towns = _write_towns(run, self.new_towns.values(), counts)
+        towns, _ = _write_towns(run, self.new_towns.values(), counts)
         towns.update({("pk", pk): (pk, self.matcher.slugs[pk]) for pk in self.matched})
         sources = _write_sources(row.source for row in self.new_pairs.values())
         slugs = set(Partnership.objects.order_by().values_list("slug", flat=True))
@@ -789,11 +793,12 @@ def _pk(instance):
 
 def _write_towns(run, sides, counts=None):
     """Create the new municipalities (and their new regions) of ``sides``, with their
-    partner counts; map every side's ("new", key) ref to (pk, slug)."""
+    partner counts; map every side's ("new", key) ref to (pk, slug). Returns that map and
+    the new towns' pks in the order of ``sides``."""
     sides = list(sides)
     refs = {}
     if not sides:
-        return refs
+        return refs, []
     countries = {side.home.pk for side in sides}
     regions = {
         (country_id, fold(name)): pk
@@ -822,14 +827,14 @@ def _write_towns(run, sides, counts=None):
                 side.name,
                 side.folded,
                 slug,
-                getattr(side, "kind", None) or Municipality.Kind.CITY,
+                side.kind or Municipality.Kind.CITY,
                 side.home.pk,
                 regions.get((side.home.pk, fold(side.region))) if side.region else None,
                 side.latitude,
                 side.longitude,
                 side.population,
                 side.geonames_id,
-                getattr(side, "wikidata_id", ""),
+                side.wikidata_id,
                 run.pk,
                 counts.get(side.key, 0),
             )
@@ -854,7 +859,7 @@ def _write_towns(run, sides, counts=None):
         ],
         towns(),
     )
-    return refs
+    return refs, ids
 
 
 def _write_sources(texts):
@@ -988,3 +993,191 @@ def export_rows(partnerships):
             b.longitude if b.longitude is not None else "",
             (source.url or source.citation) if source else "",
         ]
+
+
+# Municipalities without partners: import_municipalities.
+
+TOWN_REQUIRED = ["name", "country"]
+TOWN_COLUMNS = [
+    *TOWN_REQUIRED,
+    "kind",
+    "region",
+    "lat",
+    "lon",
+    "population",
+    "wikidata_id",
+    "geonames_id",
+    "source",
+]
+TOWN_KIND_SPELLINGS = {
+    **{fold(kind.value): kind for kind in Municipality.Kind},
+    **{fold(str(kind.label)): kind for kind in Municipality.Kind},
+    "town": Municipality.Kind.CITY,
+    "stadt": Municipality.Kind.CITY,
+    "gemeinde": Municipality.Kind.MUNICIPALITY,
+    "district": Municipality.Kind.BOROUGH,
+    "bezirk": Municipality.Kind.BOROUGH,
+    "kreis": Municipality.Kind.COUNTY,
+    "landkreis": Municipality.Kind.COUNTY,
+    "state": Municipality.Kind.REGION,
+    "prefecture": Municipality.Kind.REGION,
+}
+LARGEST = 2_147_483_647  # the largest positive integer every database stores
+
+
+@dataclass
+class TownReport(Report):
+    def summary(self):
+        return {
+            "rows read": self.rows_read,
+            "rows rejected": self.rows_rejected,
+            "municipalities created": self.municipalities_created,
+            "duplicates merged": self.duplicates_merged,
+            "already in the registry": self.already_present,
+        }
+
+
+class TownParser(RowParser):
+    def parse(self, line, record):
+        """A valid Side (the town), or a list of RowErrors."""
+        errors = []
+
+        def error(name, message):
+            errors.append(RowError(line, name, message))
+
+        if not self.controls_ok(record, error):
+            return errors
+        name = self.name(record, "name", error)
+        place = self.place(record, "country", error)
+        kind = self.choice(record, "kind", TOWN_KIND_SPELLINGS, Municipality.Kind.CITY, error)
+        region = self.text(record, "region", MAX_NAME, error, collapse=True)
+        latitude, longitude = self.coordinates(record, "lat", "lon", error)
+        population = self.whole_number(record, "population", error)
+        geonames_id = self.whole_number(record, "geonames_id", error)
+        wikidata_id = record.get("wikidata_id", "").strip().upper()
+        if wikidata_id and not (wikidata_id[:1] == "Q" and wikidata_id[1:].isdigit()):
+            error("wikidata_id", f"{wikidata_id!r} is not a Wikidata id (Q and digits, e.g. Q365)")
+        source = self.text(record, "source", 500, error)
+        if errors:
+            return errors
+        country, home, search_in = place
+        return Side(
+            name,
+            _fold(name),
+            country,
+            home,
+            search_in,
+            region,
+            latitude,
+            longitude,
+            population,
+            geonames_id,
+            kind,
+            wikidata_id,
+            source,
+            line,
+        )
+
+    @staticmethod
+    def whole_number(record, name, error):
+        text = record.get(name, "").strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            error(name, f"{text!r} is not a whole number of 0 or more")
+            return None
+        if int(text) > LARGEST:
+            error(name, f"{text} is too large")
+            return None
+        return int(text)
+
+
+def import_municipalities(
+    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None
+):
+    """Import municipalities (without partners) from the CSV ``data`` (bytes).
+
+    A town the registry has already (by any of its names in the same country and, where the
+    row gives one, in the same region or in none) is not created again; a town listed twice
+    (same name, country and region) is one town, with the details of both. GeoNames and
+    Wikidata ids must be new. Otherwise as :func:`import_partnerships`: every row validated
+    before anything is written, one transaction, an :class:`ImportRun` that can be reverted.
+    """
+    report = TownReport()
+    parser = TownParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
+    towns = _parse_all(data, parser, report, TOWN_REQUIRED, TOWN_COLUMNS, progress)
+    matcher = Matcher({pk for town in towns for pk in town.search_in})
+    taken = {"geonames_id": {}, "wikidata_id": {}}
+    for name in taken:
+        if any(getattr(town, name) for town in towns):
+            taken[name] = dict(
+                Municipality.objects.exclude(**{f"{name}__isnull": True})
+                .exclude(**({name: ""} if name == "wikidata_id" else {}))
+                .order_by()
+                .values_list(name, "name")
+                .iterator(chunk_size=10_000)
+            )
+    new = {}
+    for town in towns:
+        region = fold(town.region)
+        candidates = matcher.candidates(town)
+        if region:
+            candidates = {pk for pk in candidates if matcher.regions.get(pk, "") in ("", region)}
+        if candidates:
+            report.already_present += 1
+            continue
+        key = (town.home.pk, town.folded, region)
+        earlier = new.get(key)
+        problems = [
+            RowError(town.line, name, f"{value} is already the {label} of {holder}")
+            for name, label in (("geonames_id", "GeoNames id"), ("wikidata_id", "Wikidata id"))
+            if (value := getattr(town, name))
+            and (holder := taken[name].get(value)) is not None
+            and not (earlier is not None and getattr(earlier, name) == value)
+        ]
+        if problems:
+            report.errors.extend(problems)
+            continue
+        if earlier is None:
+            new[key] = town
+        else:
+            report.duplicates_merged += 1
+            for name in ("latitude", "population", "geonames_id", "wikidata_id", "source"):
+                if not getattr(earlier, name) and getattr(town, name):
+                    setattr(earlier, name, getattr(town, name))
+                    if name == "latitude":
+                        earlier.longitude = town.longitude
+        for name in ("geonames_id", "wikidata_id"):
+            if getattr(town, name):
+                taken[name][getattr(town, name)] = town.name
+    del towns
+    _finish_errors(report)
+    report.municipalities_created = len(new)
+    if dry_run or (report.errors and not skip_invalid):
+        return report
+    with transaction.atomic():
+        run = ImportRun.objects.create(
+            user=user,
+            file_name=file_name[:500],
+            sha256=hashlib.sha256(data).hexdigest(),
+            rows_read=report.rows_read,
+            rows_rejected=report.rows_rejected,
+            municipalities_created=len(new),
+            duplicates_merged=report.duplicates_merged,
+            already_present=report.already_present,
+        )
+        _, ids = _write_towns(run, new.values())
+        sources = _write_sources(town.source for town in new.values())
+        _insert(
+            Municipality.sources.through,
+            ["municipality", "source"],
+            [
+                (pk, sources[town.source])
+                for pk, town in zip(ids, new.values(), strict=True)
+                if town.source
+            ],
+        )
+        _analyze(Municipality)
+        data_changed()
+    report.run, report.written = run, True
+    return report

@@ -15,6 +15,8 @@ class Command(BaseCommand):
         "ignored. By default nothing is written if any row is bad."
     )
 
+    offers_geocoding = True
+
     def add_arguments(self, parser):
         parser.add_argument("file", help="the CSV file ('-' reads standard input)")
         parser.add_argument(
@@ -25,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="write nothing; report what would happen"
         )
+        if not self.offers_geocoding:
+            return
         parser.add_argument(
             "--geocode",
             action="store_true",
@@ -35,7 +39,7 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, file, skip_invalid, dry_run, geocode, **options):
+    def handle(self, *args, file, skip_invalid, dry_run, geocode=False, **options):
         if file == "-":
             data, name = sys.stdin.buffer.read(), "<stdin>"
         else:
@@ -45,7 +49,7 @@ class Command(BaseCommand):
             except OSError as error:
                 raise CommandError(f"cannot read {file}: {error.strerror}") from None
         try:
-            report = import_partnerships(
+            report = self.run_import(
                 data,
                 file_name=name,
                 skip_invalid=skip_invalid,
@@ -73,11 +77,14 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self.style.SUCCESS(f"Imported as run {report.run.pk}."))
 
+    def run_import(self, data, **options):
+        return import_partnerships(data, **options)
+
     def _progress(self, done, total):
         width = 30
         filled = width * done // total
         self.stderr.write(
-            f"\rchecking rows [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            f"\rchecking lines [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
             ending="\n" if done == total else "",
         )
         self.stderr.flush()
