@@ -369,7 +369,7 @@ def import_against_loaddata(engine, args):
     data = DATA / f"world-{args.scale:g}" / "partnerships.csv"
     with open(data, encoding="utf-8") as stream:
         rows = sum(1 for _ in stream) - 1
-    fixture = DATA / f"import-{engine}.json"
+    fixture = DATA / f"import-{engine}-{args.scale:g}.json"
     url = database_url(engine, args.scale, PG_IMPORT_DATABASE)
     env = environment(url)
     manage_py = [sys.executable, str(ROOT / "manage.py")]
@@ -379,29 +379,27 @@ def import_against_loaddata(engine, args):
     fresh_database(url)
     manage(env, "migrate", "-v0")
     imported = timed([*manage_py, "import_partnerships", str(data), "-v0"], env)
-    dump = run(
-        [
-            *manage_py,
-            "dumpdata",
-            "registry.importrun",
-            "registry.source",
-            "registry.municipality",
-            "registry.partnership",
-        ],
-        env,
-        capture_output=True,
-    ).stdout
-    records = json.loads(dump)
-    partnerships = [r for r in records if r["model"] == "registry.partnership"]
-    partnerships = sorted(partnerships, key=lambda r: r["pk"])[: args.loaddata_rows]
-    towns = {r["fields"][side] for r in partnerships for side in ("first", "second")}
-    kept = [
-        r
-        for r in records
-        if r["model"] in ("registry.importrun", "registry.source")
-        or (r["model"] == "registry.municipality" and r["pk"] in towns)
-    ]
-    fixture.write_text(json.dumps(kept + partnerships))
+    # dumpdata asks for every object's many-to-many fields one by one: only what is loaded.
+    code = (
+        "import json; from registry.models import Partnership as P; "
+        f"ps = list(P.objects.order_by('pk')[:{args.loaddata_rows}].values_list('pk', "
+        "'first_id', 'second_id')); "
+        "print(json.dumps([[p for p, _, _ in ps], sorted({t for _, a, b in ps for t in (a, b)})]))"
+    )
+    partnerships, towns = json.loads(
+        run([*manage_py, "shell", "-v0", "-c", code], env, capture_output=True).stdout
+    )
+    records = []
+    for model, pks in (
+        ("registry.importrun", None),
+        ("registry.source", None),
+        ("registry.municipality", towns),
+        ("registry.partnership", partnerships),
+    ):
+        selection = [f"--pks={','.join(map(str, pks))}"] if pks else []
+        dump = run([*manage_py, "dumpdata", model, *selection], env, capture_output=True).stdout
+        records += json.loads(dump)
+    fixture.write_text(json.dumps(records))
     fresh_database(url)
     manage(env, "migrate", "-v0")
     loaded = timed([*manage_py, "loaddata", str(fixture), "-v0"], env)
