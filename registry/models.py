@@ -7,6 +7,7 @@ one partnership with two Nicaraguan municipalities), are :class:`Membership` row
 """
 
 import zlib
+from collections import Counter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -105,30 +106,45 @@ class CountryQuerySet(models.QuerySet):
     def get_by_natural_key(self, code):
         return self.get(code=code)
 
-    def with_partnership_counts(self, partnerships):
-        """Countries with ``partnerships`` (bilateral) counted once per country involved.
+    def partnership_tables(self, partnerships):
+        """Countries by number of ``partnerships`` (bilateral), and the pairs of countries.
 
-        A German–French partnership counts once for Germany and once for France, a German–German
-        one once for Germany; countries without any are left out. Annotates ``partnerships``
-        and a dense ``rank`` (equal counts share a rank).
+        One grouped query over the pairs of the two sides' countries (then one for the
+        countries), not a count per country. Returns ``(countries, pairs)``: the countries
+        with any partnership, the most first (then by code), each with ``partnerships`` (a
+        German–French partnership counts once for Germany and once for France, a German–German
+        one once for Germany) and a dense ``rank`` (equal counts share a rank); and the pairs,
+        either way round, as ``low`` and ``high`` (the two countries in alphabetical order of
+        code) and ``count``, the most frequent first.
         """
-        as_first = partnerships.filter(first__country=OuterRef("pk"))
-        as_second_only = partnerships.filter(second__country=OuterRef("pk")).exclude(
-            first__country=OuterRef("pk")
-        )
-        count = sum(
-            (
-                Coalesce(Subquery(_count(queryset)[:1], output_field=models.IntegerField()), 0)
-                for queryset in (as_first, as_second_only)
-            ),
-            start=Value(0),
-        )
-        return (
-            self.annotate(partnerships=count)
-            .filter(partnerships__gt=0)
-            .annotate(rank=Window(DenseRank(), order_by=F("partnerships").desc()))
-            .order_by("-partnerships", "code")
-        )
+        per_pair = Counter()
+        for first, second, count in (
+            partnerships.order_by()
+            .values_list("first__country", "second__country")
+            .annotate(count=Count("pk"))
+        ):
+            per_pair[frozenset((first, second))] += count
+        named = self.in_bulk({pk for pair in per_pair for pk in pair})
+        per_country = Counter()
+        pairs = []
+        for pair, count in per_pair.items():
+            countries = sorted((named[pk] for pk in pair), key=lambda country: country.code)
+            per_country.update(dict.fromkeys(pair, count))
+            pairs.append({"low": countries[0], "high": countries[-1], "count": count})
+        pairs.sort(key=lambda pair: (-pair["count"], pair["low"].code, pair["high"].code))
+        ranked = sorted(named.values(), key=lambda c: (-per_country[c.pk], c.code))
+        ranks = {
+            count: rank
+            for rank, count in enumerate(sorted(set(per_country.values()), reverse=True), 1)
+        }
+        for country in ranked:
+            country.partnerships = per_country[country.pk]
+            country.rank = ranks[country.partnerships]
+        return ranked, pairs
+
+    def with_partnership_counts(self, partnerships):
+        """The countries of :meth:`partnership_tables`."""
+        return self.partnership_tables(partnerships)[0]
 
 
 class Country(models.Model):
@@ -217,7 +233,7 @@ class Region(models.Model):
 
 
 class ImportRun(models.Model):
-    """One run of ``import_partnerships`` that wrote to the registry: what came in, from where."""
+    """One run of an import command that wrote to the registry: what came in, from where."""
 
     created = models.DateTimeField(_("imported at"), auto_now_add=True)
     user = models.ForeignKey(
@@ -237,6 +253,7 @@ class ImportRun(models.Model):
     partnerships_created = models.PositiveIntegerField(_("partnerships created"), default=0)
     duplicates_merged = models.PositiveIntegerField(_("duplicates merged"), default=0)
     already_present = models.PositiveIntegerField(_("already in the registry"), default=0)
+    events_created = models.PositiveIntegerField(_("events created"), default=0)
     reverted = models.DateTimeField(_("reverted at"), null=True, blank=True, editable=False)
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -259,19 +276,20 @@ class ImportRun(models.Model):
     def revert(self, user):
         """Take back what this run wrote, and record on the run who did so and when.
 
-        The partnerships it created are deleted, with their members, dated changes and events;
-        then the municipalities it created that no longer take part in any partnership,
-        membership or event, and that no other record names (an alternative name, an
-        association, a town that is part of it or merged into it). Partner counts follow
-        through registry.signals; every deleted row keeps its "-" entry in the history.
-        One transaction: all of it or nothing. Returns the number of partnerships and of
-        municipalities deleted; (0, 0) if the run was reverted before.
+        The events it created are deleted; then the partnerships it created, with their
+        members, dated changes and events; then the municipalities it created that no longer
+        take part in any partnership, membership or event, and that no other record names (an
+        alternative name, an association, a town that is part of it or merged into it).
+        Partner counts follow through registry.signals; every deleted row keeps its "-"
+        entry in the history. One transaction: all of it or nothing. Returns the number of
+        partnerships and of municipalities deleted; (0, 0) if the run was reverted before.
         """
         with transaction.atomic():
             run = ImportRun.objects.select_for_update().get(pk=self.pk)
             if run.reverted:
                 self.reverted, self.reverted_by_id = run.reverted, run.reverted_by_id
                 return 0, 0
+            Event.objects.filter(import_run=run).delete()
             _, partnerships = Partnership.objects.filter(import_run=run).delete()
             town = OuterRef("pk")
             in_use = (
@@ -969,7 +987,8 @@ class PartnershipQuerySet(models.QuerySet):
         """Begun in any of ``years``: the anniversaries of a year."""
         condition = Q(pk__in=[])
         for year in years:
-            condition |= Q(start__startswith=f"{year:04d}")
+            # A range rather than a prefix (startswith), so the index on start serves it.
+            condition |= Q(start__gte=f"{year:04d}", start__lt=f"{year + 1:04d}")
         return self.filter(condition)
 
     def per_decade(self):
@@ -1486,6 +1505,8 @@ class KindChange(models.Model):
         ordering = ["partnership", "date"]
         verbose_name = _("change of kind")
         verbose_name_plural = _("history of kind")
+        # The latest change up to a day, per partnership: a window reads this index in order.
+        indexes = [models.Index(fields=["partnership", "-date", "id"], name="kind_change_latest")]
         constraints = [
             models.UniqueConstraint(
                 fields=["partnership", "kind", "date"],
@@ -1521,6 +1542,7 @@ class StatusChange(models.Model):
         ordering = ["partnership", "date"]
         verbose_name = _("change of status")
         verbose_name_plural = _("history of status")
+        indexes = [models.Index(fields=["partnership", "-date", "id"], name="status_change_latest")]
         constraints = [
             models.UniqueConstraint(
                 fields=["partnership", "status", "date"],
@@ -1631,6 +1653,15 @@ class Event(models.Model):
     description = models.TextField(_("description"), blank=True)
     sources = models.ManyToManyField(
         Source, blank=True, related_name="events", verbose_name=_("sources")
+    )
+    import_run = models.ForeignKey(
+        ImportRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="events",
+        verbose_name=_("created by import"),
     )
 
     objects = EventManager()

@@ -477,12 +477,8 @@ def ranking(request):
 def _country_tables():
     """Countries by partnerships in force, and the most frequent pairs of countries."""
     partnerships = Partnership.objects.bilateral().counted()
-    countries = list(Country.objects.with_partnership_counts(partnerships))
-    pairs = list(partnerships.country_pairs()[: TOP * 2])
-    named = Country.objects.in_bulk(
-        {pair[end] for pair in pairs for end in ("low", "high")}, field_name="code"
-    )
-    pairs = [{**pair, "low": named[pair["low"]], "high": named[pair["high"]]} for pair in pairs]
+    countries, pairs = Country.objects.partnership_tables(partnerships)
+    pairs = pairs[: TOP * 2]
     return countries, pairs
 
 
@@ -555,7 +551,7 @@ def statistics(request):
 
 def _charts():
     partnerships = Partnership.objects.bilateral()
-    countries = list(Country.objects.with_partnership_counts(partnerships))
+    countries = Country.objects.with_partnership_counts(partnerships)
     kinds = [(_kind_label(row["kind"]), row["count"]) for row in partnerships.per_kind()]
     return {
         "decades": bar_chart(_decades(partnerships)),

@@ -350,7 +350,7 @@ def test_downloads_run_a_constant_number_of_queries(client, django_assert_num_qu
         "/networks/?format=json": 1,
         "/rankings/?format=csv": 1,
         "/rankings/?on=2000&format=json": 1,
-        "/rankings/countries/?format=json": 3,
+        "/rankings/countries/?format=json": 2,
         "/awards/?format=csv": 1,
     }
     for url, queries in downloads.items():

@@ -33,4 +33,12 @@ class Migration(migrations.Migration):
                 "managed": False,
             },
         ),
+        migrations.AddIndex(
+            model_name="kindchange",
+            index=models.Index(fields=["partnership", "-date", "id"], name="kind_change_latest"),
+        ),
+        migrations.AddIndex(
+            model_name="statuschange",
+            index=models.Index(fields=["partnership", "-date", "id"], name="status_change_latest"),
+        ),
     ]
