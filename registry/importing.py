@@ -32,7 +32,7 @@ from registry.caching import data_changed
 from registry.countries import CountryResolver
 from registry.dates import YEARS_AHEAD, PartialDate
 from registry.geocoding import Geocoder
-from registry.models import ImportRun, Municipality, Partnership, Region, Source
+from registry.models import Event, ImportRun, Municipality, Partnership, Region, Source
 from registry.signals import PARTNER_COUNT_LOCK
 from registry.text import fold
 
@@ -1181,3 +1181,311 @@ def import_municipalities(
         data_changed()
     report.run, report.written = run, True
     return report
+
+
+# Events of partnerships, networks and municipalities: import_events.
+
+EVENT_REQUIRED = ["kind", "date", "title"]
+EVENT_COLUMNS = [
+    *EVENT_REQUIRED,
+    "partnership",
+    "municipality_a",
+    "country_a",
+    "region_a",
+    "municipality_b",
+    "country_b",
+    "region_b",
+    "partnership_kind",
+    "award",
+    "country_at_time",
+    "place",
+    "participants",
+    "description",
+    "source",
+]
+EVENT_KIND_SPELLINGS = {
+    **{fold(kind.value): kind for kind in Event.Kind},
+    **{fold(str(kind.label)): kind for kind in Event.Kind},
+}
+AWARD_SPELLINGS = {
+    **{fold(award.value): award for award in Event.Award},
+    **{fold(str(award.label)): award for award in Event.Award},
+}
+
+
+@dataclass(slots=True)
+class EventRow:
+    line: int
+    kind: str
+    date: PartialDate
+    title: str
+    award: str
+    country_at_time: object
+    place: str
+    participants: str
+    description: str
+    source: str
+    slug: str
+    a: Side | None
+    b: Side | None
+    partnership_kind: str
+    subject: tuple = ()  # ("partnership", pk) or ("municipality", pk), once found
+
+
+@dataclass
+class EventReport(Report):
+    events_created: int = 0
+
+    def summary(self):
+        return {
+            "rows read": self.rows_read,
+            "rows rejected": self.rows_rejected,
+            "events created": self.events_created,
+            "duplicates merged": self.duplicates_merged,
+            "already in the registry": self.already_present,
+        }
+
+
+class EventParser(RowParser):
+    def parse(self, line, record):
+        """A valid EventRow, or a list of RowErrors."""
+        errors = []
+
+        def error(name, message):
+            errors.append(RowError(line, name, message))
+
+        if not self.controls_ok(record, error):
+            return errors
+        kind = self.choice(record, "kind", EVENT_KIND_SPELLINGS, None, error)
+        if not record.get("kind", "").strip():
+            error("kind", "is empty")
+        date = self.date(record, "date", error)
+        if not record.get("date", "").strip():
+            error("date", "is empty")
+        title = self.name(record, "title", error)
+        award = self.choice(record, "award", AWARD_SPELLINGS, "", error)
+        if kind == Event.Kind.AWARD and not award and not record.get("award", "").strip():
+            error("award", "name the level of the award")
+        if kind and kind != Event.Kind.AWARD and award:
+            error("award", "only an award has a level")
+        then = self.place(record, "country_at_time", error, required=False)
+        place = self.text(record, "place", MAX_NAME, error, collapse=True)
+        participants = self.text(record, "participants", 10_000, error)
+        description = self.text(record, "description", 10_000, error)
+        source = self.text(record, "source", 500, error)
+        slug = record.get("partnership", "").strip()
+        partnership_kind = self.choice(record, "partnership_kind", KIND_SPELLINGS, "", error)
+        names = [
+            record.get(f"{part}_{suffix}", "").strip()
+            for part in ("municipality", "country")
+            for suffix in ("a", "b")
+        ]
+        a = b = None
+        if slug:
+            if any(names):
+                error("partnership", "give the partnership or the municipalities, not both")
+        else:
+            a = self._town(record, "a", error)
+            if record.get("municipality_b", "").strip() or record.get("country_b", "").strip():
+                b = self._town(record, "b", error)
+                if a and b and a.key == b.key:
+                    error("municipality_b", f"{b.name!r} is the same town as {a.name!r}")
+        if errors:
+            return errors
+        return EventRow(
+            line,
+            kind,
+            date,
+            title,
+            award,
+            then[0] if then else None,
+            place,
+            participants,
+            description,
+            source,
+            slug,
+            a,
+            b,
+            partnership_kind,
+        )
+
+    def _town(self, record, suffix, error):
+        name = self.name(record, f"municipality_{suffix}", error)
+        place = self.place(record, f"country_{suffix}", error)
+        region = self.text(record, f"region_{suffix}", MAX_NAME, error, collapse=True)
+        if not name or not place or region is None:
+            return None
+        country, home, search_in = place
+        return Side(name, _fold(name), country, home, search_in, region)
+
+
+def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None):
+    """Import events from the CSV ``data`` (bytes) into partnerships, networks and towns the
+    registry has.
+
+    A row's subject is the partnership or network whose slug ``partnership`` gives; else the
+    bilateral partnership between ``municipality_a`` and ``municipality_b`` (either way round;
+    ``partnership_kind`` chooses where they have several); else, without ``municipality_b``,
+    the town ``municipality_a`` itself. An event the registry has (same subject, kind, date
+    and title) is not created again; one listed twice is one event. Otherwise as
+    :func:`import_partnerships`: every row validated before anything is written, one
+    transaction, an :class:`ImportRun` that can be reverted (which deletes its events).
+    """
+    report = EventReport()
+    parser = EventParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
+    rows = _parse_all(data, parser, report, EVENT_REQUIRED, EVENT_COLUMNS, progress)
+    sides = [side for row in rows for side in (row.a, row.b) if side]
+    matcher = Matcher({pk for side in sides for pk in side.search_in})
+    pairs = {}
+    if any(row.b for row in rows):
+        for pk, first, second, kind in (
+            Partnership.objects.filter(first__country__in=matcher.countries)
+            .order_by("pk")
+            .values_list("pk", "first_id", "second_id", "kind")
+            .iterator(chunk_size=10_000)
+        ):
+            pairs.setdefault(frozenset((first, second)), []).append((kind, pk))
+    slugs = {}
+    if any(row.slug for row in rows):
+        slugs = dict(Partnership.objects.order_by().values_list("slug", "pk").iterator(10_000))
+    found = []
+    for row in rows:
+        subject, problem = _subject(row, matcher, pairs, slugs)
+        if problem:
+            report.errors.append(RowError(row.line, *problem))
+        else:
+            row.subject = subject
+            found.append(row)
+    del rows
+    subjects = {row.subject for row in found}
+    present = set()
+    for partnership, municipality, kind, date, title in (
+        Event.objects.order_by()
+        .values_list("partnership_id", "municipality_id", "kind", "date", "title")
+        .iterator(chunk_size=10_000)
+    ):
+        subject = ("partnership", partnership) if partnership else ("municipality", municipality)
+        if subject in subjects:
+            present.add((subject, kind, date, title))
+    new = {}
+    for row in found:
+        key = (row.subject, row.kind, row.date, row.title)
+        if key in present:
+            report.already_present += 1
+        elif key in new:
+            report.duplicates_merged += 1
+            earlier = new[key]
+            for name in ("award", "place", "participants", "description", "source"):
+                if not getattr(earlier, name):
+                    setattr(earlier, name, getattr(row, name))
+            earlier.country_at_time = earlier.country_at_time or row.country_at_time
+        else:
+            new[key] = row
+    del found
+    _finish_errors(report)
+    report.events_created = len(new)
+    if dry_run or (report.errors and not skip_invalid):
+        return report
+    with transaction.atomic():
+        run = ImportRun.objects.create(
+            user=user,
+            file_name=file_name[:500],
+            sha256=hashlib.sha256(data).hexdigest(),
+            rows_read=report.rows_read,
+            rows_rejected=report.rows_rejected,
+            events_created=len(new),
+            duplicates_merged=report.duplicates_merged,
+            already_present=report.already_present,
+        )
+        sources = _write_sources(row.source for row in new.values())
+        ids = _reserve_ids(Event, len(new))
+        links = []
+
+        def events():
+            for pk, row in zip(ids, new.values(), strict=True):
+                if row.source:
+                    links.append((pk, sources[row.source]))
+                partnership = row.subject[1] if row.subject[0] == "partnership" else None
+                municipality = row.subject[1] if row.subject[0] == "municipality" else None
+                yield (
+                    pk,
+                    row.kind,
+                    row.title,
+                    row.date,
+                    partnership,
+                    municipality,
+                    row.award,
+                    _pk(row.country_at_time),
+                    row.place,
+                    row.participants,
+                    row.description,
+                    run.pk,
+                )
+
+        _insert(
+            Event,
+            [
+                "id",
+                "kind",
+                "title",
+                "date",
+                "partnership",
+                "municipality",
+                "award",
+                "country_at_time",
+                "place",
+                "participants",
+                "description",
+                "import_run",
+            ],
+            events(),
+        )
+        _insert(Event.sources.through, ["event", "source"], links)
+        _analyze(Event)
+        data_changed()
+    report.run, report.written = run, True
+    return report
+
+
+def _subject(row, matcher, pairs, slugs):
+    """(("partnership" or "municipality", pk), None), or (None, (column, problem))."""
+    if row.slug:
+        pk = slugs.get(row.slug)
+        if pk is None:
+            return None, ("partnership", f"no partnership or network has the slug {row.slug!r}")
+        return ("partnership", pk), None
+    towns = []
+    for suffix, side in (("a", row.a), ("b", row.b)):
+        if side is None:
+            continue
+        pk, problem = matcher.match(side)
+        if problem:
+            return None, (f"municipality_{suffix}", problem)
+        if pk is None:
+            return None, (
+                f"municipality_{suffix}",
+                f"{side.name!r} is not a municipality of {side.country.name_en} in the registry",
+            )
+        towns.append(pk)
+    if len(towns) == 1:
+        return ("municipality", towns[0]), None
+    if towns[0] == towns[1]:
+        return None, ("municipality_b", f"{row.b.name!r} is another name of {row.a.name!r}")
+    between = [
+        (kind, pk)
+        for kind, pk in pairs.get(frozenset(towns), [])
+        if not row.partnership_kind or kind == row.partnership_kind
+    ]
+    of_kind = f" of kind {row.partnership_kind}" if row.partnership_kind else ""
+    if not between:
+        return None, (
+            "municipality_b",
+            f"{row.a.name!r} and {row.b.name!r} have no partnership{of_kind} in the registry",
+        )
+    if len(between) > 1:
+        return None, (
+            "partnership_kind",
+            f"{row.a.name!r} and {row.b.name!r} have {len(between)} partnerships; "
+            "give partnership_kind to choose one",
+        )
+    return ("partnership", between[0][1]), None

@@ -1,0 +1,46 @@
+"""Events remember the import run that created them (``import_events``), so that reverting
+the run takes them back; the run counts them."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("registry", "0006_participation_view_and_ranking_indexes"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="event",
+            name="import_run",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="registry.importrun",
+                verbose_name="created by import",
+            ),
+        ),
+        migrations.AddField(
+            model_name="historicalevent",
+            name="import_run",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="registry.importrun",
+                verbose_name="created by import",
+            ),
+        ),
+        migrations.AddField(
+            model_name="importrun",
+            name="events_created",
+            field=models.PositiveIntegerField(default=0, verbose_name="events created"),
+        ),
+    ]
