@@ -10,6 +10,7 @@ from itertools import groupby
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
@@ -121,6 +122,29 @@ def _page(request, queryset, size=PAGE_SIZE, cache_rows=False):
     raise Invalid([(_("Page"), message)])
 
 
+def _filter_form(request, filterset):
+    """The filter form's HTML: rendering its 250 countries takes longer than the rest of a
+    cached page, so a valid form's HTML is cached per language and query string until a
+    country or theme changes."""
+    caching.cache_choices(filterset.form)
+
+    def render_form():
+        return render_to_string(
+            "includes/filter_form.html", {"filter": filterset, "request": request}
+        )
+
+    if not filterset.is_valid():
+        return render_form()
+    name = request.resolver_match.view_name if request.resolver_match else request.path
+    return caching.get_or_compute(
+        "filter-form",
+        render_form,
+        name,
+        caching.normalized_query(request, without=("page", "format")),
+        version_key=caching.REFERENCE_VERSION_KEY,
+    )
+
+
 def _invalid(request, template, context, error):
     context = {**context, "errors": error.messages, "page": None}
     return render(request, template, context, status=400)
@@ -128,8 +152,7 @@ def _invalid(request, template, context, error):
 
 def _list_page(request, template, filterset, context, make_download):
     """Render a filtered, paginated list; or its download; or its errors with status 400."""
-    context = {"filter": filterset, **context}
-    caching.cache_choices(filterset.form)
+    context = {"filter": filterset, "filter_form": _filter_form(request, filterset), **context}
     try:
         fmt = _format(request)
         _check(filterset)
@@ -456,8 +479,8 @@ def ranking(request):
         "filter": filterset,
         "rule": None,
         "past_years": range(1950, timezone.localdate().year, 10),
+        "filter_form": _filter_form(request, filterset),
     }
-    caching.cache_choices(filterset.form)
     try:
         fmt = _format(request)
         _check(filterset)
