@@ -590,6 +590,8 @@ def main():
         result = measure(engine, args, binary)
         result["world"] = world_summary(engine, args)
         results.append(result)
+        # Kept in case a later database's part fails: the measurements of this one.
+        (DATA / f"result-{engine}-{args.scale:g}.json").write_text(json.dumps(result))
     text = report(results, args, started)
     print(text)
     if args.output:
