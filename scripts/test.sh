@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command 2: lint, format check, Django's system checks, the migration check and the
+# README command 2: lint, format check, bandit, Django's system checks, the migration check and the
 # whole test suite. Stops at the first failing step. Extra arguments go to pytest:
 #   bash scripts/test.sh -k partnership -x
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/twinning bash scripts/test.sh
@@ -76,6 +76,7 @@ fi
 
 step "ruff check" ruff check .
 step "ruff format --check" ruff format --check .
+step "bandit" bandit -c pyproject.toml -r registry twinning bench scripts -q
 step "manage.py check" python manage.py check
 # The migration check needs no real database: an in-memory SQLite one avoids creating files
 # or warning about a PostgreSQL database that does not exist.
