@@ -33,4 +33,8 @@ class PrimaryReplicaRouter:
         return {obj1._state.db, obj2._state.db} <= {"default", REPLICA}
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
+        model = hints.get("model")
+        if model is not None and not model._meta.managed:
+            # A database view (registry.Participation): nothing to migrate, dump or load.
+            return False
         return db == "default"
