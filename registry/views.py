@@ -13,7 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.functional import cached_property
+from django.utils.functional import cached_property, lazy
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -123,9 +124,15 @@ def _page(request, queryset, size=PAGE_SIZE, cache_rows=False):
 
 
 def _filter_form(request, filterset):
-    """The filter form's HTML: rendering its 250 countries takes longer than the rest of a
-    cached page, so a valid form's HTML is cached per language and query string until a
-    country or theme changes."""
+    """The filter form's HTML, made when a template shows it (a download does not).
+
+    Rendering its 250 countries takes longer than the rest of a cached page, so a valid
+    form's HTML is cached per language and query string until a country or theme changes.
+    """
+    return lazy(_render_filter_form, SafeString)(request, filterset)
+
+
+def _render_filter_form(request, filterset):
     caching.cache_choices(filterset.form)
 
     def render_form():
