@@ -15,6 +15,8 @@ one ``UPDATE``. Like the bulk inserts before, an import writes no history rows: 
 """
 
 import csv
+import functools
+import gc
 import hashlib
 import io
 import itertools
@@ -138,6 +140,8 @@ class Side:
     wikidata_id: str = ""
     source: str = ""
     line: int = 0
+    pk: int | None = None  # a new town's, once written
+    slug: str = ""
 
     @property
     def key(self):
@@ -209,7 +213,7 @@ def read_records(data, required=REQUIRED, columns=COLUMNS):
                 )
             )
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_lines(text), strict=True)
     header, line = [], 0
     try:
         header = next(reader, None)
@@ -249,6 +253,20 @@ def read_records(data, required=REQUIRED, columns=COLUMNS):
                 )
             )
         ) from None
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text):
+    """The lines of ``text`` one by one, ends kept, as ``io.StringIO(text, newline="")``
+    gives them (split at \\n, \\r and \\r\\n only), without a second copy of the text."""
+    return (match.group() for match in _LINE.finditer(text))
+
+
+def _pair(one, other):
+    """Two things in a fixed order: the key of a pair, either way round."""
+    return (one, other) if one <= other else (other, one)
 
 
 def _undecodable_column(data):
@@ -553,11 +571,32 @@ def _parse_all(data, parser, report, required, columns, progress):
     return rows
 
 
+def _without_cyclic_gc(function):
+    """Run ``function`` with Python's cyclic garbage collector paused.
+
+    An import builds a few hundred thousand small objects that all live until it ends; the
+    collector would walk all of them again and again as they are made, for nothing.
+    """
+
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
+
+
 def _finish_errors(report):
     report.rows_rejected = len({error.line for error in report.errors})
     report.errors.sort(key=lambda error: error.line)
 
 
+@_without_cyclic_gc
 def import_partnerships(
     data, *, file_name, skip_invalid=False, dry_run=False, geocode=False, user=None, progress=None
 ):
@@ -608,7 +647,7 @@ class _Plan:
         self.report = report
         self.new_towns = {}  # side key -> Side (first spelling and details win)
         self.matched = set()
-        self.new_pairs = {}  # (kind, frozenset of town refs) -> Row
+        self.new_pairs = {}  # (kind, the two town refs in order) -> Row
 
     def _ref(self, side):
         pk, problem = self.matcher.match(side)
@@ -646,7 +685,7 @@ class _Plan:
             )
             return
         row.refs = tuple(refs)
-        key = (row.kind, frozenset(refs))
+        key = (row.kind, _pair(*refs))
         earlier = self.new_pairs.get(key)
         if earlier is None:
             self.new_pairs[key] = row
@@ -693,7 +732,7 @@ class _Plan:
             .values_list("first_id", "second_id", "kind")
             .iterator(chunk_size=10_000)
         ):
-            present.add((kind, frozenset({("pk", first), ("pk", second)})))
+            present.add((kind, _pair(("pk", first), ("pk", second))))
         for key in existing_pairs:
             if key in present:
                 del self.new_pairs[key]
@@ -717,8 +756,15 @@ class _Plan:
         for (kind, refs), row in self.new_pairs.items():
             if _counted(kind, row.status):
                 counts.update(ref[1] for ref in refs if ref[0] == "new")
-        towns, _ = _write_towns(run, self.new_towns.values(), counts)
-        towns.update({("pk", pk): (pk, self.matcher.slugs[pk]) for pk in self.matched})
+        _write_towns(run, self.new_towns.values(), counts)
+        slug_of = self.matcher.slugs
+
+        def town(ref):
+            if ref[0] == "pk":
+                return ref[1], slug_of[ref[1]]
+            side = self.new_towns[ref[1]]
+            return side.pk, side.slug
+
         sources = _write_sources(row.source for row in self.new_pairs.values())
         slugs = set(Partnership.objects.order_by().values_list("slug", flat=True))
         ids = _reserve_ids(Partnership, len(self.new_pairs))
@@ -726,7 +772,7 @@ class _Plan:
 
         def partnerships():
             for pk, ((kind, _refs), row) in zip(ids, self.new_pairs.items(), strict=True):
-                first, second = (towns[ref] for ref in row.refs)
+                first, second = (town(ref) for ref in row.refs)
                 if row.source:
                     links.append((pk, sources[row.source]))
                 yield (
@@ -793,12 +839,10 @@ def _pk(instance):
 
 def _write_towns(run, sides, counts=None):
     """Create the new municipalities (and their new regions) of ``sides``, with their
-    partner counts; map every side's ("new", key) ref to (pk, slug). Returns that map and
-    the new towns' pks in the order of ``sides``."""
+    partner counts (``counts``: by side key); each side learns its town's pk and slug."""
     sides = list(sides)
-    refs = {}
     if not sides:
-        return refs, []
+        return
     countries = {side.home.pk for side in sides}
     regions = {
         (country_id, fold(name)): pk
@@ -821,7 +865,7 @@ def _write_towns(run, sides, counts=None):
     def towns():
         for pk, side in zip(ids, sides, strict=True):
             slug = _free(_slug(side.folded)[:150] or "municipality", slugs, side.home.code.lower())
-            refs[("new", side.key)] = (pk, slug)
+            side.pk, side.slug = pk, slug
             yield (
                 pk,
                 side.name,
@@ -859,7 +903,6 @@ def _write_towns(run, sides, counts=None):
         ],
         towns(),
     )
-    return refs, ids
 
 
 def _write_sources(texts):
@@ -1092,6 +1135,7 @@ class TownParser(RowParser):
         return int(text)
 
 
+@_without_cyclic_gc
 def import_municipalities(
     data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None
 ):
@@ -1166,16 +1210,12 @@ def import_municipalities(
             duplicates_merged=report.duplicates_merged,
             already_present=report.already_present,
         )
-        _, ids = _write_towns(run, new.values())
+        _write_towns(run, new.values())
         sources = _write_sources(town.source for town in new.values())
         _insert(
             Municipality.sources.through,
             ["municipality", "source"],
-            [
-                (pk, sources[town.source])
-                for pk, town in zip(ids, new.values(), strict=True)
-                if town.source
-            ],
+            [(town.pk, sources[town.source]) for town in new.values() if town.source],
         )
         _analyze(Municipality)
         data_changed()
@@ -1319,6 +1359,7 @@ class EventParser(RowParser):
         return Side(name, _fold(name), country, home, search_in, region)
 
 
+@_without_cyclic_gc
 def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None):
     """Import events from the CSV ``data`` (bytes) into partnerships, networks and towns the
     registry has.
@@ -1344,7 +1385,7 @@ def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=No
             .values_list("pk", "first_id", "second_id", "kind")
             .iterator(chunk_size=10_000)
         ):
-            pairs.setdefault(frozenset((first, second)), []).append((kind, pk))
+            pairs.setdefault(_pair(first, second), []).append((kind, pk))
     slugs = {}
     if any(row.slug for row in rows):
         slugs = dict(Partnership.objects.order_by().values_list("slug", "pk").iterator(10_000))
@@ -1473,7 +1514,7 @@ def _subject(row, matcher, pairs, slugs):
         return None, ("municipality_b", f"{row.b.name!r} is another name of {row.a.name!r}")
     between = [
         (kind, pk)
-        for kind, pk in pairs.get(frozenset(towns), [])
+        for kind, pk in pairs.get(_pair(*towns), [])
         if not row.partnership_kind or kind == row.partnership_kind
     ]
     of_kind = f" of kind {row.partnership_kind}" if row.partnership_kind else ""
