@@ -42,6 +42,12 @@ def test_parse_refuses_what_is_not_a_date(text):
         PartialDate.parse(text)
 
 
+@pytest.mark.parametrize("stored", ["1970\n", "\u0661\u0669\u0667\u0660", "1970-0\u0665"])
+def test_stored_form_is_plain_iso_with_ascii_digits_and_nothing_after(stored):
+    with pytest.raises(ValueError):
+        PartialDate(stored)
+
+
 def test_precision_and_bounds():
     year, month, day = PartialDate("1988"), PartialDate("1988-02"), PartialDate("1980-05-22")
     assert [d.precision for d in (year, month, day)] == [
