@@ -5,12 +5,11 @@ The file is UTF-8 with a header row. Required columns: ``municipality_a``, ``cou
 ``region_a``, ``region_b``, ``lat_a``, ``lon_a``, ``lat_b``, ``lon_b``, ``source``. Unknown
 columns are ignored.
 
-Every row is validated before anything is written, and the write is one transaction with a
-fixed number of statements however long the file: the new rows go in with ``COPY`` on
-PostgreSQL and one ``executemany`` per table on SQLite, with primary keys reserved beforehand
-(no model instances, no per-row signals); the partner counts of the new towns are counted
-while planning, and only the existing towns that gain a partnership in force are recounted, in
-one ``UPDATE``. Like the bulk inserts before, an import writes no history rows: its
+Every row is validated before anything is written, and the write is one transaction: the new
+rows go in with one ``COPY`` per table on PostgreSQL and ``executemany`` (one per 10,000 rows)
+on SQLite, with primary keys reserved beforehand (no model instances, no per-row signals); the
+partner counts of the new towns are counted while planning, and only the existing towns that
+gain a partnership in force are recounted, in one ``UPDATE``. Like the bulk inserts before, an import writes no history rows: its
 :class:`ImportRun` is the record of what it created, and reverting the run deletes it.
 """
 
@@ -85,6 +84,7 @@ STATUS_SPELLINGS = {
 }
 
 BATCH = 2000
+CHUNK = 10_000  # rows per executemany on SQLite
 MAX_NAME = 200
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same characters in the UTF-8 bytes of a file: they are never part of a longer sequence,
@@ -981,10 +981,12 @@ def _insert(model, names, rows):
                     copy.write_row(row + defaults)
             return
         marks = ", ".join(["%s"] * (len(fields) + len(rest)))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 (model names)  # nosec B608
-            (row + defaults for row in rows),
-        )
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (model names)  # nosec B608
+        # In lists of CHUNK rows: Django's SQLite cursor peeks at an iterator through tee(),
+        # which would keep every row of one long iterator until the end.
+        rows = iter(rows)
+        while chunk := [row + defaults for row in itertools.islice(rows, CHUNK)]:
+            cursor.executemany(sql, chunk)
 
 
 def _analyze(*models):
