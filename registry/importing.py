@@ -9,8 +9,9 @@ Every row is validated before anything is written, and the write is one transact
 rows go in with one ``COPY`` per table on PostgreSQL and ``executemany`` (one per 10,000 rows)
 on SQLite, with primary keys reserved beforehand (no model instances, no per-row signals); the
 partner counts of the new towns are counted while planning, and only the existing towns that
-gain a partnership in force are recounted, in one ``UPDATE``. Like the bulk inserts before, an import writes no history rows: its
-:class:`ImportRun` is the record of what it created, and reverting the run deletes it.
+gain a partnership in force are recounted, in one ``UPDATE``. Like the bulk inserts before, an
+import writes no history rows: its :class:`ImportRun` is the record of what it created, and
+reverting the run deletes it.
 """
 
 import csv
