@@ -9,6 +9,7 @@ import math
 from itertools import groupby
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Case, IntegerField, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -30,6 +31,7 @@ from registry.models import Country, Event, Municipality, Partnership
 
 PAGE_SIZE = 50
 TOP = 10
+ANNIVERSARY_ROWS = 20
 ANNIVERSARIES = (25, 50, 75, 100)
 EARTH_RADIUS_KM = 6371.0
 
@@ -250,23 +252,35 @@ def home(request):
 def _home_context(year):
     totals = Partnership.objects.totals()
     years = {year + ahead - age: (year + ahead, age) for ahead in (0, 1) for age in ANNIVERSARIES}
-    anniversaries = []
-    for partnership in (
+    begun = (
         Partnership.objects.bilateral()
         .exclude(status=Partnership.Status.ENDED)
         .begun_in_years(years)
-        .for_list()
-        .order_by("start", "slug")
+    )
+    # This year's first, then next year's; in each the oldest partnership first. Only the
+    # first rows: at world scale a year has thousands of anniversaries.
+    celebrated_in = Case(
+        *(
+            When(start__gte=f"{begun_in:04d}", start__lt=f"{begun_in + 1:04d}", then=celebrated)
+            for begun_in, (celebrated, _age) in years.items()
+        ),
+        output_field=IntegerField(),
+    )
+    anniversaries = []
+    for partnership in (
+        begun.for_list()
+        .annotate(celebrated_in=celebrated_in)
+        .order_by("celebrated_in", "start", "slug")[:ANNIVERSARY_ROWS]
     ):
         celebrated, age = years[partnership.start.year]
         anniversaries.append({"partnership": partnership, "year": celebrated, "age": age})
-    anniversaries.sort(key=lambda row: (row["year"], -row["age"], str(row["partnership"].start)))
     return {
         "municipality_total": Municipality.objects.count(),
         "partnership_total": totals["bilateral"],
         "network_total": totals["networks"],
         "top": list(Municipality.objects.ranked().with_dense_rank()[:TOP]),
         "anniversaries": anniversaries,
+        "anniversary_total": begun.count(),
         "this_year": year,
         "next_year": year + 1,
         "decades": bar_chart(_decades(Partnership.objects.bilateral())),

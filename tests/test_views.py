@@ -254,6 +254,24 @@ def test_home_shows_totals_top_anniversaries_and_decades(client):
     decades = rows(response, "decades-table")
     assert sum(int(count) for _decade, count in decades) == 3
     assert hanse.get_absolute_url() == "/networks/die-hanse/"
+    assert "anniversaries-more" not in page(response).texts
+
+
+def test_home_shows_the_first_anniversaries_and_how_many_there_are(client, monkeypatch):
+    monkeypatch.setattr(views, "ANNIVERSARY_ROWS", 3)
+    year = timezone.localdate().year
+    koeln = municipality("Köln")
+    partnership(koeln, municipality("Liège", "BE"), start=str(year + 1 - 25))
+    partnership(koeln, municipality("Lille", "FR"), start=str(year - 25))
+    partnership(koeln, municipality("Turku", "FI"), start=str(year - 75))
+    partnership(koeln, municipality("Rotterdam", "NL"), start=str(year + 1 - 50))
+    response = get(client, "/")
+    assert rows(response, "anniversaries") == [
+        [str(year), "75 years", "Köln – Turku", str(year - 75)],
+        [str(year), "25 years", "Köln – Lille", str(year - 25)],
+        [str(year + 1), "50 years", "Köln – Rotterdam", str(year + 1 - 50)],
+    ]
+    assert text(response, "anniversaries-more") == "The first 3 of 4 anniversaries."
 
 
 # Municipalities
@@ -648,7 +666,7 @@ def test_home_and_statistics_run_a_constant_number_of_queries(
     for link in _partnerships(count):
         link.start = str(year - 50)
         link.save()
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert client.get("/").status_code == 200
     with django_assert_num_queries(4):
         assert client.get("/statistics/").status_code == 200
