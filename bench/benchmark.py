@@ -151,18 +151,30 @@ def run(command, env, **kwargs):
     return subprocess.run(command, env=env, cwd=ROOT, check=True, **kwargs)  # noqa: S603 - fixed arguments, no shell  # nosec B603
 
 
+# Runs a command and prints its peak memory. A child started straight from this (large)
+# process would report this process's memory as its own peak: Linux keeps the high-water
+# mark across exec. This small interpreter in between has next to nothing to pass on.
+_PEAK = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+)
+
+
 def timed(command, env):
     """Run ``command``; its wall time in seconds and its own peak memory in MB."""
     started = time.perf_counter()
-    process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell  # nosec B603
-        command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-S", "-c", _PEAK, *map(str, command)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
-    _pid, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(map(str, command))} failed: {process.stderr.read().decode()}")
-    process.stderr.close()
-    return seconds, usage.ru_maxrss / 1024
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed: {result.stderr}")
+    return seconds, int(result.stdout.split()[-1]) / 1024
 
 
 def manage(env, *args):
