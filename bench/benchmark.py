@@ -338,6 +338,7 @@ def build(engine, args):
 def measure(engine, args, binary):
     url, build_seconds = build(engine, args)
     env = environment(url)
+    manage(env, "migrate", "-v0")  # a reused world gets the migrations added since
     manage(env, "collectstatic", "--noinput", "-v0")
     sql_file = DATA / f"ranking-{engine}.sql"
     print(f"{engine}: pages in process ...", file=sys.stderr)
