@@ -8,11 +8,13 @@ skewed (a few towns with hundreds of partners, most with one), 300,000 events, n
 hundreds of members, dated changes of kind and status, and partnerships signed in the GDR,
 Czechoslovakia, the USSR and Yugoslavia. The same seed and scale always give the same data.
 
-The partnerships are written as CSV in the public import format (``registry/importing.py``)
-and loaded with ``import_partnerships``, as staff would load a list; the former states are a
-second file naming towns the first created, so the importer finds them in the successor
-states and keeps the former state as the country at signing. What the importer cannot load
-yet is bulk-inserted by the ``bulk_*`` functions below (TODO: move to the import path).
+Everything is written as CSV in the public import formats and loaded with the import commands,
+as staff would load lists: ``import_partnerships`` (the former states are a second file naming
+towns the first created, so the importer finds them in the successor states and keeps the
+former state as the country at signing), ``import_municipalities`` for the towns without
+partners and ``import_events``. What no importer loads yet (networks and their members, dated
+changes of kind and status) is bulk-inserted by the ``bulk_*`` functions below (TODO: move to
+the import path).
 ``ANALYZE`` runs at the end, so the planner knows the tables' sizes.
 
 The database named by ``--database-url`` is emptied and migrated first: never point this at
@@ -93,6 +95,32 @@ FORMER_STATES = [
     ("USSR", ["RU", "UA", "BY", "GE"]),
     ("Yugoslavia", ["HR", "SI"]),  # Serbia and Kosovo came through CSXX, not directly
 ]
+EVENT_KINDS = [
+    ("signing", 30),
+    ("visit", 25),
+    ("return_visit", 15),
+    ("first_contact", 8),
+    ("council_resolution", 6),
+    ("anniversary", 8),
+    ("project", 6),
+    ("award", 2),
+]
+AWARDS = ["european_diploma", "flag_of_honour", "plaque_of_honour", "europe_prize"]
+EVENT_COLUMNS = [
+    "kind",
+    "date",
+    "title",
+    "partnership",
+    "municipality_a",
+    "country_a",
+    "municipality_b",
+    "country_b",
+    "partnership_kind",
+    "award",
+    "country_at_time",
+]
+# The former states' ISO 3166-3 codes, for an award's country at the time.
+FORMER_CODES = [("DDDE", ["DE"]), ("CSHH", ["CZ", "SK"]), ("SUHH", ["RU", "UA", "BY", "GE"])]
 KINDS = [("official", 70), ("friendship", 12), ("contact", 6), ("project", 5), ("adoption", 7)]
 KIND_SPELLINGS = {"official": ["", "official", "twinning", "Sister city", "Städtepartnerschaft"]}
 STATUSES = [("active", 80), ("dormant", 8), ("suspended", 4), ("ended", 8)]
@@ -270,6 +298,64 @@ class World:
             paths.append(path)
         return paths
 
+    def write_municipalities(self, directory):
+        """``municipalities.csv`` (``import_municipalities``): the towns the partnership
+        lists do not name, up to the world's number."""
+        named = {side for row in (*self.rows, *self.former_rows) for side in row[:2]}
+        path = Path(directory) / "municipalities.csv"
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            out = csv.writer(stream)
+            out.writerow(["name", "country", "lat", "lon", "population"])
+            for index, (name, code) in enumerate(self.towns):
+                if index in named:
+                    continue
+                lat, lon = self._coordinates(index)
+                population = random.Random(index).randint(200, 60_000)  # noqa: S311
+                out.writerow([name, code, lat, lon, population])
+        return path
+
+    def write_events(self, directory):
+        """``events.csv`` (``import_events``): events of partnerships (by their two towns and
+        kind), of networks (by slug) and of towns; awards among them."""
+        rng = random.Random(self.rng.random())  # noqa: S311
+        partnerships = [*self.rows, *self.former_rows]
+        kinds, weights = zip(*EVENT_KINDS, strict=True)
+        path = Path(directory) / "events.csv"
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            out = csv.writer(stream)
+            out.writerow(EVENT_COLUMNS)
+            for number in range(self.events):
+                kind = rng.choices(kinds, weights, k=1)[0]
+                year = rng.randint(1950, 2025)
+                row = dict.fromkeys(EVENT_COLUMNS, "")
+                row.update(kind=kind, title=f"{kind.replace('_', ' ').capitalize()} {number}")
+                if kind == "award" or rng.random() < 0.08:
+                    town = rng.randrange(len(self.towns))
+                    row["municipality_a"], row["country_a"] = self.towns[town]
+                elif rng.random() < 0.02:
+                    kind = row["kind"] = "network_meeting"
+                    row["partnership"] = f"network-{rng.randrange(self.networks) + 1}"
+                else:
+                    a, b, partnership_kind, start, *_ = rng.choice(partnerships)
+                    row["municipality_a"], row["country_a"] = self.towns[a]
+                    row["municipality_b"], row["country_b"] = self.towns[b]
+                    row["partnership_kind"] = partnership_kind
+                    if start:
+                        year = max(year, int(start[:4]))
+                date = str(year)
+                if rng.random() < 0.5:
+                    date += f"-{rng.randint(1, 12):02d}"
+                    if rng.random() < 0.5:
+                        date += f"-{rng.randint(1, 28):02d}"
+                row["date"] = date
+                if kind == "award":
+                    row["award"] = rng.choice(AWARDS)
+                    country = self.towns[town][1]
+                    former = [name for name, successors in FORMER_CODES if country in successors]
+                    row["country_at_time"] = former[0] if year < 1990 and former else country
+                out.writerow(row.values())
+        return path
+
 
 def _accumulate(values):
     total = 0.0
@@ -282,74 +368,36 @@ def _accumulate(values):
 
 
 def load(world, directory, *, stdout=None, timings=None):
-    """Import the world's files through ``import_partnerships``, add what the importer cannot
-    load yet, and ANALYZE. Returns {step: seconds}."""
+    """Import the world's files through ``import_partnerships``, ``import_municipalities``
+    and ``import_events``, add what no importer loads yet (networks, dated changes), and
+    ANALYZE. Returns {step: seconds}."""
     from django.core.management import call_command
 
     timings = {} if timings is None else timings
     stdout = stdout or io.StringIO()
     partnerships, former = world.write(directory)
-    for path in (partnerships, former):
+    steps = [
+        ("import_partnerships", lambda: partnerships),
+        ("import_partnerships", lambda: former),
+        ("import_municipalities", lambda: world.write_municipalities(directory)),
+        (bulk_networks, None),
+        ("import_events", lambda: world.write_events(directory)),
+        (bulk_dated_changes, None),
+    ]
+    for step, path in steps:
         started = time.perf_counter()
-        call_command("import_partnerships", str(path), stdout=stdout)
-        timings[f"import {path.name}"] = time.perf_counter() - started
-    for step in (
-        bulk_municipalities_without_partners,
-        bulk_networks,
-        bulk_dated_changes,
-        bulk_events,
-    ):
-        started = time.perf_counter()
-        step(world)
-        timings[step.__name__] = time.perf_counter() - started
+        if path is None:
+            step(world)
+            name = step.__name__
+        else:
+            path = path()
+            call_command(step, str(path), stdout=stdout)
+            name = f"{step} {path.name}"
+        timings[name] = time.perf_counter() - started
     started = time.perf_counter()
     analyze()
     timings["analyze"] = time.perf_counter() - started
     return timings
-
-
-def _towns_by_name():
-    from registry.models import Municipality
-
-    return dict(Municipality.objects.order_by().values_list("name", "pk"))
-
-
-def bulk_municipalities_without_partners(world):
-    """The towns the partnership lists do not name, up to the world's number.
-
-    TODO: move to the import path once the importer loads municipalities without partners.
-    """
-    from django.utils.text import slugify
-
-    from registry.models import Country, Municipality
-    from registry.text import fold
-
-    countries = dict(Country.objects.values_list("code", "pk"))
-    present = _towns_by_name()
-    missing = [
-        (index, name, code) for index, (name, code) in enumerate(world.towns) if name not in present
-    ]
-    slugs = set(Municipality.objects.order_by().values_list("slug", flat=True))
-    towns = []
-    for index, name, code in missing:
-        slug = slugify(fold(name))
-        if slug in slugs:
-            slug = f"{slug}-{code.lower()}"
-        slugs.add(slug)
-        lat, lon = world._coordinates(index)
-        towns.append(
-            Municipality(
-                name=name,
-                name_folded=fold(name),
-                slug=slug,
-                country_id=countries[code],
-                latitude=lat or None,
-                longitude=lon or None,
-                population=random.Random(index).randint(200, 60_000),  # noqa: S311 - reproducible, not a secret  # nosec B311
-                seeking_partner=index % 40 == 0,
-            )
-        )
-    Municipality.objects.bulk_create(towns, batch_size=2000)
 
 
 def bulk_networks(world):
@@ -412,63 +460,6 @@ def bulk_dated_changes(world):
                 statuses.append(StatusChange(partnership_id=pk, status=status, date=date + "-12"))
     KindChange.objects.bulk_create(kinds, batch_size=2000)
     StatusChange.objects.bulk_create(statuses, batch_size=2000)
-
-
-EVENT_KINDS = [
-    ("signing", 30),
-    ("visit", 25),
-    ("return_visit", 15),
-    ("first_contact", 8),
-    ("council_resolution", 6),
-    ("anniversary", 8),
-    ("project", 6),
-    ("award", 2),
-]
-AWARDS = ["european_diploma", "flag_of_honour", "plaque_of_honour", "europe_prize"]
-
-
-def bulk_events(world):
-    """Events of partnerships (mostly), networks and municipalities; awards among them.
-
-    TODO: move to the import path once the importer loads events.
-    """
-    from registry.models import Country, Event, Municipality, Partnership
-
-    rng = random.Random(world.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
-    partnerships = list(
-        Partnership.objects.order_by("pk").values_list("pk", "start", "first__country_id")
-    )
-    towns = list(Municipality.objects.order_by("pk").values_list("pk", "country_id"))
-    former = list(Country.objects.filter(ended__isnull=False).values_list("pk", flat=True))
-    kinds, weights = zip(*EVENT_KINDS, strict=True)
-    events = []
-    for number in range(world.events):
-        kind = rng.choices(kinds, weights, k=1)[0]
-        on_town = kind == "award" or rng.random() < 0.1
-        year = rng.randint(1950, 2025)
-        event = Event(kind=kind, title=f"{kind.replace('_', ' ').capitalize()} {number}")
-        if on_town:
-            town, country = rng.choice(towns)
-            event.municipality_id = town
-        else:
-            partnership, start, country = rng.choice(partnerships)
-            event.partnership_id = partnership
-            if start:
-                year = max(year, int(str(start)[:4]))
-        date = str(year)
-        if rng.random() < 0.5:
-            date += f"-{rng.randint(1, 12):02d}"
-            if rng.random() < 0.5:
-                date += f"-{rng.randint(1, 28):02d}"
-        event.date = date
-        if kind == "award":
-            event.award = rng.choice(AWARDS)
-            event.country_at_time_id = rng.choice(former) if year < 1990 and former else country
-        events.append(event)
-        if len(events) == 5000:
-            Event.objects.bulk_create(events)
-            events = []
-    Event.objects.bulk_create(events)
 
 
 def analyze():
