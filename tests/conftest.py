@@ -3,7 +3,9 @@
 import itertools
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.test import override_settings
 from django.utils.text import slugify
 
 from registry import caching
@@ -49,20 +51,18 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def empty_static_root(tmp_path_factory):
-    return tmp_path_factory.mktemp("static-root")
-
-
-@pytest.fixture(autouse=True)
-def static_files_without_collectstatic(settings, empty_static_root):
     """Production links content-hashed names from collectstatic's manifest (tests/test_static.py
-    checks that); other tests link the plain names and need no collectstatic first."""
-    settings.STATIC_ROOT = empty_static_root
-    settings.STORAGES = {
-        **settings.STORAGES,
+    checks that); other tests link the plain names and need no collectstatic first. Session-wide
+    and first of all fixtures, so that module-scoped ones and the live server see it too."""
+    root = tmp_path_factory.mktemp("static-root")
+    storages = {
+        **django_settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    with override_settings(STATIC_ROOT=root, STORAGES=storages):
+        yield root
 
 
 @pytest.fixture(autouse=True)
