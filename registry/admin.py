@@ -344,7 +344,8 @@ class SourceAdmin(HistoryAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    """What each run of ``import_partnerships`` brought in; written by the command only.
+    """What each run of ``import_partnerships``, ``import_municipalities`` or ``import_events``
+    brought in; written by the commands only.
 
     A run can be reverted ("Revert this import"): what it created goes again, see
     :meth:`ImportRun.revert`. Only superusers and those who may delete partnerships may.
@@ -359,6 +360,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         "municipalities_created",
         "municipalities_matched",
         "partnerships_created",
+        "events_created",
         "duplicates_merged",
         "already_present",
         "reverted",
