@@ -310,14 +310,14 @@ class World:
                 if index in named:
                     continue
                 lat, lon = self._coordinates(index)
-                population = random.Random(index).randint(200, 60_000)  # noqa: S311
+                population = random.Random(index).randint(200, 60_000)  # noqa: S311 # nosec B311: test data
                 out.writerow([name, code, lat, lon, population])
         return path
 
     def write_events(self, directory):
         """``events.csv`` (``import_events``): events of partnerships (by their two towns and
         kind), of networks (by slug) and of towns; awards among them."""
-        rng = random.Random(self.rng.random())  # noqa: S311
+        rng = random.Random(self.rng.random())  # noqa: S311 # nosec B311: seeded test data
         partnerships = [*self.rows, *self.former_rows]
         kinds, weights = zip(*EVENT_KINDS, strict=True)
         path = Path(directory) / "events.csv"
