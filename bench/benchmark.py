@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import statistics
@@ -36,6 +35,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from loadtest import ensure_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / ".data"
@@ -236,20 +237,6 @@ class Gunicorn:
 
     def url(self, path):
         return f"http://{HOST}:{self.port}{path}"
-
-
-def ensure_wrk():
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        sys.exit("wrk is missing: install Debian's package first (sudo apt-get install -y wrk).")
-    print("wrk is missing: installing Debian's package wrk with apt-get ...", file=sys.stderr)
-    apt = ["apt-get", "install", "-y", "-q", "wrk"]
-    if subprocess.run(apt, stdout=subprocess.DEVNULL).returncode != 0:  # noqa: S603, S607 - Debian's apt-get, as root  # nosec B603
-        subprocess.run(["apt-get", "update", "-q"], check=True)  # noqa: S603, S607 - Debian's apt-get, as root  # nosec B603, B607
-        subprocess.run(apt, check=True, stdout=subprocess.DEVNULL)  # noqa: S603, S607 - Debian's apt-get, as root  # nosec B603
-    return shutil.which("wrk") or sys.exit("apt-get installed wrk, but it is not on PATH.")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}

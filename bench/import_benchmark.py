@@ -37,6 +37,8 @@ from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from worldgen import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 COUNTRIES = [
@@ -133,20 +135,6 @@ def generate(path, rows, seed=1950):
             source = f"https://example.org/list/{rng.randint(1, 50)}"
             out.writerow([*a, *b, kind, start, status, lat, lon, source])
             written += 1
-
-
-def fresh_database(url):
-    parts = urlsplit(url)
-    if parts.scheme.startswith("postgres"):
-        import psycopg
-
-        name = parts.path.lstrip("/")
-        admin = parts._replace(path="/postgres").geturl()
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            connection.execute(f'CREATE DATABASE "{name}"')
-    elif parts.scheme == "sqlite":
-        Path(parts.path).unlink(missing_ok=True)
 
 
 def manage(env, *arguments):
