@@ -241,6 +241,7 @@ def _kind_label(kind):
 # Home
 
 
+@caching.cached_page
 def home(request):
     """The totals, the top of the ranking, the anniversaries and the decades: cached until the
     data changes (and per day, for the anniversaries)."""
@@ -290,6 +291,7 @@ def _home_context(year):
 # Municipalities
 
 
+@caching.cached_page
 def municipality_list(request):
     filterset = MunicipalityFilter(request.GET, queryset=Municipality.objects.for_list())
 
@@ -318,6 +320,7 @@ def _other_side(municipality, partnership):
     return [getattr(partnership, other), *joint]
 
 
+@caching.cached_page
 def municipality_detail(request, slug):
     municipality = get_object_or_404(Municipality.objects.for_detail(), slug=slug)
     partners, networks = [], []
@@ -351,6 +354,7 @@ def municipality_detail(request, slug):
 # Partnerships
 
 
+@caching.cached_page
 def partnership_list(request):
     filterset = PartnershipFilter(request.GET, queryset=Partnership.objects.bilateral().for_list())
 
@@ -377,6 +381,7 @@ def _conflicts(changes, field):
     return conflicts
 
 
+@caching.cached_page
 def partnership_detail(request, pk):
     partnership = get_object_or_404(Partnership.objects.for_detail(), pk=pk)
     if partnership.is_network:
@@ -436,6 +441,7 @@ def partnership_detail(request, pk):
 # Networks
 
 
+@caching.cached_page
 def network_list(request):
     filterset = NetworkFilter(request.GET, queryset=Partnership.objects.for_network_list())
 
@@ -448,6 +454,7 @@ def network_list(request):
     return _list_page(request, "registry/network_list.html", filterset, {}, make_download)
 
 
+@caching.cached_page
 def network_detail(request, slug):
     network = get_object_or_404(Partnership.objects.for_network_detail(), slug=slug)
     context = {
@@ -494,6 +501,7 @@ def _rule_text(rule):
     ) % {"kind": kind, "status": status, "domestic": domestic, "when": when}
 
 
+@caching.cached_page
 def ranking(request):
     filterset = RankingFilter(request.GET, queryset=Municipality.objects.all())
     context = {
@@ -526,6 +534,7 @@ def _country_tables():
     return countries, pairs
 
 
+@caching.cached_page
 def country_ranking(request):
     context = {}
     try:
@@ -573,6 +582,7 @@ def country_ranking(request):
 # Awards
 
 
+@caching.cached_page
 def award_list(request):
     filterset = AwardFilter(request.GET, queryset=Event.objects.awards().for_timeline())
 
@@ -586,6 +596,7 @@ def award_list(request):
 # Statistics
 
 
+@caching.cached_page
 def statistics(request):
     """Partnerships per decade, country and kind: cached until the data changes."""
     return render(

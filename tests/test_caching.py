@@ -5,9 +5,11 @@ import re
 import uuid
 
 import pytest
-from conftest import country, municipality, partnership, staff_user
+from conftest import country, municipality, network, partnership, staff_user
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from pages import column, rows
 
 from registry import caching
@@ -63,6 +65,116 @@ def test_cached_pages_run_no_query_until_the_data_changes(client, towns, django_
     partnership(koeln, liege, start="1960")
     for url in urls:
         assert content(client, url) != first[url], url
+
+
+def public_pages(koeln, lille):
+    """Every public page, one of each kind."""
+    link = Partnership.objects.get(first=koeln)
+    hanse = network("Neue Hanse", koeln, lille)
+    return [
+        "/",
+        "/municipalities/",
+        "/municipalities/?q=K%C3%B6ln&sort=name",
+        f"/municipalities/{koeln.slug}/",
+        "/partnerships/",
+        f"/partnerships/{link.pk}/",
+        "/networks/",
+        f"/networks/{hanse.slug}/",
+        "/rankings/",
+        "/rankings/countries/",
+        "/awards/",
+        "/statistics/",
+    ]
+
+
+def csrf_token(html):
+    (token,) = re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', html)
+    return token
+
+
+def test_every_public_page_is_served_whole_until_the_data_changes(
+    client, towns, django_assert_num_queries
+):
+    koeln, lille, liege = towns
+    urls = public_pages(koeln, lille)
+    first = {url: content(client, url) for url in urls}
+    for url in urls:
+        with django_assert_num_queries(0, info=url):
+            response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Type"] == "text/html; charset=utf-8"
+        assert response["Content-Language"] == "en"
+        assert "Accept-Language" in response["Vary"]
+        assert response["X-Frame-Options"] == "DENY"
+        assert "Content-Security-Policy" in response
+        assert content(client, url) == first[url]
+    koeln.name = "Cologne"
+    koeln.save()
+    partnership(koeln, liege, start="1960")
+    Partnership.objects.filter(kind=Kind.NETWORK).get().memberships.get(municipality=lille).delete()
+    Event.objects.create(
+        kind=Event.Kind.AWARD,
+        award=Event.Award.EUROPE_PRIZE,
+        title="Prize",
+        date="1970",
+        municipality=koeln,
+    )
+    for url in urls:
+        assert content(client, url) != first[url], url
+
+
+def test_a_cached_page_carries_each_visitors_own_working_csrf_token(towns):
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    page = first.get("/rankings/").content.decode()
+    cached = second.get("/rankings/")
+    assert cached.context is None  # served from the cache, not rendered
+    assert csrf_token(cached.content.decode()) != csrf_token(page)
+    switched = second.post(
+        "/i18n/setlang/",
+        {
+            "language": "de",
+            "next": "/rankings/",
+            "csrfmiddlewaretoken": csrf_token(cached.content.decode()),
+        },
+    )
+    assert switched.status_code == 302
+    assert rows(second.get("/rankings/"), "ranking")[0] == ["1", "Köln", "Deutschland", "1"]
+    # The first visitor's token is no good with the second visitor's cookie.
+    refused = second.post(
+        "/i18n/setlang/",
+        {"language": "en", "next": "/", "csrfmiddlewaretoken": csrf_token(page)},
+    )
+    assert refused.status_code == 403
+
+
+def test_markup_in_the_query_string_cannot_pose_as_the_csrf_token(client, towns):
+    url = '/municipalities/?q=<input type="hidden" name="csrfmiddlewaretoken" value="x">'
+    for _served in ("rendered", "cached"):
+        html = client.get(url).content.decode()
+        assert html.count('name="csrfmiddlewaretoken"') == 1
+        assert csrf_token(html) != "x"
+        assert "&lt;input type=&quot;hidden&quot; name=&quot;csrfmiddlewaretoken" in html
+
+
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/rankings/?format=csv", 200),
+        ("/partnerships/?format=json", 200),
+        ("/rankings/?country=XX", 400),
+        ("/municipalities/nowhere/", 404),
+    ],
+)
+def test_downloads_and_errors_are_made_afresh_each_time(client, towns, url, status):
+    def body(response):
+        assert response.status_code == status
+        data = b"".join(response.streaming_content) if response.streaming else response.content
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", data.decode())
+
+    first = body(client.get(url))
+    with CaptureQueriesContext(connection) as queries:
+        assert body(client.get(url)) == first
+    assert len(queries) >= 1
 
 
 def test_the_ranking_shows_a_new_partnership_at_once(client, towns):
