@@ -2,8 +2,11 @@
 
 import pytest
 from conftest import country, municipality, network, partnership
+from django import forms
+from django.utils.safestring import mark_safe
 from pages import column, errors, page
 
+from registry.filters import MunicipalityFilter, PartnershipFilter, QuickSelect, RankingFilter
 from registry.models import (
     AlternativeName,
     Event,
@@ -325,3 +328,29 @@ def test_award_filters(client):
     assert refused(client, "/awards/?level=gold") == [
         "Level: “gold” is not a known level of award."
     ]
+
+
+@pytest.mark.parametrize(
+    "choices, value, attrs",
+    [
+        ([("", "any"), ("DE", "Germany"), ("FR", "France")], "FR", {"id": "id_country"}),
+        ([("", "any"), ("DE", "Germany")], None, {}),
+        (
+            [("a&b", 'Tom & "Jerry" <b>'), (1970, 1970), ("x", mark_safe("<i>safe</i>"))],
+            "a&b",
+            {"id": 'x"y', "required": True, "disabled": False, "data-n": 3},
+        ),
+        ([("Europe", [("DE", "Germany"), ("FR", "France")]), ("", "none")], "DE", {}),
+    ],
+)
+def test_the_quick_drop_down_writes_what_djangos_writes(choices, value, attrs):
+    assert QuickSelect(choices=choices).render("country", value, attrs) == forms.Select(
+        choices=choices
+    ).render("country", value, attrs)
+
+
+def test_every_filter_forms_plain_drop_downs_are_quick():
+    for filterset_class in (MunicipalityFilter, PartnershipFilter, RankingFilter):
+        form = filterset_class({}).form
+        assert not [name for name, f in form.fields.items() if type(f.widget) is forms.Select]
+        assert any(isinstance(f.widget, QuickSelect) for f in form.fields.values())
