@@ -200,52 +200,91 @@ def read_records(data, required=REQUIRED, columns=COLUMNS):
     Raises ImportFileError for what makes the whole file unreadable, naming the line and,
     where it can tell, the column.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ImportFileError(
-            str(
-                RowError(
-                    line,
-                    _undecodable_column(data),
-                    f"the file is not UTF-8 (byte 0x{data[error.start]:02x}); "
-                    "save it as UTF-8 and try again.",
+    records = _Records(data, required, columns)
+    for line, values in records:
+        yield line, records.record(values)
+
+
+class _Records:
+    """The records of a CSV file, read as a stream: (line number, values).
+
+    ``values`` is the list of the record's values, as wide as the header (trailing empty fields
+    left out are filled in), or a message where the record has more fields than the header.
+    ``index`` gives each wanted column's position; :meth:`record` makes the dict
+    :class:`RowParser` reads. Raises ImportFileError for what makes the whole file unreadable,
+    naming the line and, where it can tell, the column.
+    """
+
+    def __init__(self, data, required, columns):
+        self.data = data
+        try:
+            # The whole file is checked first (the decoded copy is dropped at once): a file
+            # that is not UTF-8 is refused before any of its rows is read.
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise ImportFileError(
+                str(
+                    RowError(
+                        line,
+                        _undecodable_column(data),
+                        f"the file is not UTF-8 (byte 0x{data[error.start]:02x}); "
+                        "save it as UTF-8 and try again.",
+                    )
                 )
-            )
-        ) from None
-    reader = csv.reader(_lines(text), strict=True)
-    header, line = [], 0
-    try:
-        header = next(reader, None)
+            ) from None
+        # Lines split at \n, \r and \r\n only, ends kept, decoded as they are read.
+        stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+        self.reader = csv.reader(stream, strict=True)
+        self.header = []
+        try:
+            header = next(self.reader, None)
+        except csv.Error as error:
+            raise self._malformed(error, 0) from None
         if header is None:
             raise ImportFileError("the file is empty; it needs a header row.")
-        header = [name.strip().lower() for name in header]
+        header = self.header = [name.strip().lower() for name in header]
         missing = [name for name in required if name not in header]
         if missing:
             raise ImportFileError(f"line 1: missing required column(s): {', '.join(missing)}.")
         duplicated = sorted({name for name in header if name and header.count(name) > 1})
         if duplicated:
             raise ImportFileError(f"line 1: column(s) given twice: {', '.join(duplicated)}.")
-        line = reader.line_num
-        wanted = [(name, index) for index, name in enumerate(header) if name in columns]
-        width = len(header)
-        for values in reader:
-            start_line, line = line + 1, reader.line_num
-            if not any(value.strip() for value in values):
-                continue
-            if len(values) > width:
-                yield (start_line, {None: f"has {len(values)} fields where the header has {width}"})
-                continue
-            if len(values) < width:
-                values += [""] * (width - len(values))  # trailing empty fields left out
-            yield start_line, {name: values[index] for name, index in wanted}
-    except csv.Error as error:
+        self.line = self.reader.line_num
+        self.wanted = [(name, index) for index, name in enumerate(header) if name in columns]
+        self.index = dict(self.wanted)
+        self.width = len(header)
+
+    def __iter__(self):
+        reader, width, line = self.reader, self.width, self.line
+        try:
+            for values in reader:
+                start_line, line = line + 1, reader.line_num
+                joined = "".join(values)
+                if not joined or joined.isspace():
+                    continue
+                if len(values) > width:
+                    yield start_line, f"has {len(values)} fields where the header has {width}"
+                    continue
+                if len(values) < width:
+                    values += [""] * (width - len(values))  # trailing empty fields left out
+                yield start_line, values
+        except csv.Error as error:
+            raise self._malformed(error, line) from None
+
+    def record(self, values):
+        """The record dict of ``values`` (``{None: message}`` for a malformed record)."""
+        if isinstance(values, str):
+            return {None: values}
+        return {name: values[index] for name, index in self.wanted}
+
+    def _malformed(self, error, line):
         # Where the record that broke starts: csv itself names the line it gave up on,
         # the end of the file when a quote is never closed.
-        lines = io.StringIO(text, newline="").readlines()[line:]
+        lines = io.StringIO(self.data.decode("utf-8-sig"), newline="").readlines()[line:]
         column = _broken_field(lines)
-        raise ImportFileError(
+        header = self.header
+        return ImportFileError(
             str(
                 RowError(
                     line + 1,
@@ -253,16 +292,7 @@ def read_records(data, required=REQUIRED, columns=COLUMNS):
                     f"the CSV is malformed ({error}); check its quotes.",
                 )
             )
-        ) from None
-
-
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-
-
-def _lines(text):
-    """The lines of ``text`` one by one, ends kept, as ``io.StringIO(text, newline="")``
-    gives them (split at \\n, \\r and \\r\\n only), without a second copy of the text."""
-    return (match.group() for match in _LINE.finditer(text))
+        )
 
 
 def _pair(one, other):
