@@ -97,7 +97,9 @@ def get_or_compute(name, compute, *parts, version_key=VERSION_KEY):
 
 # The value of the CSRF token's hidden field, as ``{% csrf_token %}`` writes it. Whatever a
 # user wrote is escaped (a quotation mark becomes &quot;), so only the tag can match.
-_CSRF_VALUE = re.compile(r'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[^"<>]*(?=")')
+_CSRF_VALUE = re.compile(
+    r'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[^"<>]*(?=")'
+)
 
 
 def cached_page(view):
@@ -136,6 +138,16 @@ def cached_page(view):
         return response
 
     return cached_view
+
+
+def peek(name, *parts, version_key=VERSION_KEY):
+    """The cached value for ``name`` and ``parts``, or ``None``."""
+    return cache.get(key(name, *parts, version_key=version_key))
+
+
+def put(name, value, *parts, version_key=VERSION_KEY):
+    """Cache ``value`` for ``name`` and ``parts``."""
+    cache.set(key(name, *parts, version_key=version_key), value, TIMEOUT)
 
 
 class CachedChoiceIterator(ModelChoiceIterator):

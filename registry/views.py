@@ -9,7 +9,7 @@ import math
 from itertools import groupby
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Case, IntegerField, When
+from django.db.models import Case, Count, IntegerField, Subquery, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -74,7 +74,8 @@ def _check(filterset):
 class _Paginator(Paginator):
     """Pages of a list in a total order (ending with the primary key), counted once per data
     version, with the pages past the middle read from the far end: ``page=`` of the last page
-    costs what page 1 costs, whatever the length of the list."""
+    costs what page 1 costs, whatever the length of the list. Page 1 of a list not yet
+    counted reads its rows and the count in one query (the count as a subquery)."""
 
     def __init__(self, queryset, size, count_key):
         ordering = queryset.query.order_by or queryset.model._meta.ordering
@@ -87,7 +88,46 @@ class _Paginator(Paginator):
     def count(self):
         return caching.get_or_compute("count", lambda: Paginator.count.func(self), *self.count_key)
 
+    def _counted_with_rows(self):
+        """Whether the count can ride along with the rows: not for a grouped, distinct or
+        combined query, whose count Django must wrap in a subquery of its own."""
+        query = self.object_list.query
+        return (
+            query.group_by is None
+            and not query.combinator
+            and not query.distinct
+            and not any(
+                getattr(annotation, "contains_aggregate", False)
+                for annotation in query.annotations.values()
+            )
+        )
+
+    def _first_page(self):
+        """Page 1 and the count in one query, when the count is not cached yet."""
+        total = (
+            self.object_list.order_by()
+            .values(_one=Value(1))
+            .annotate(total=Count("*"))
+            .values("total")
+        )
+        rows = list(
+            self.object_list.annotate(_list_total=Subquery(total, output_field=IntegerField()))[
+                : self.per_page
+            ]
+        )
+        count = rows[0]._list_total if rows else 0
+        caching.put("count", count, *self.count_key)
+        self.count = count
+        return self._get_page(rows, 1, self)
+
     def page(self, number):
+        if (
+            str(number) == "1"
+            and "count" not in self.__dict__
+            and self._counted_with_rows()
+            and caching.peek("count", *self.count_key) is None
+        ):
+            return self._first_page()
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)

@@ -120,6 +120,24 @@ def test_pages_keep_the_filters(client, settings):
     assert "Page 2 of 2" in second.content.decode()
 
 
+def test_page_one_reads_its_rows_and_its_count_in_one_query(client, django_assert_num_queries):
+    for number in range(60):
+        municipality(f"Town {number:02d}", "FR")
+    municipality("Elsewhere", "DE")
+    client.get("/municipalities/?q=Elsewhere")  # the form's countries are cached from now on
+    with django_assert_num_queries(1):
+        first = client.get("/municipalities/?q=Town")
+    assert len(column(first)) == 50
+    assert "Page 1 of 2" in first.content.decode()
+    with django_assert_num_queries(1):  # the count of the list is cached: the page alone
+        second = client.get("/municipalities/?q=Town&page=2")
+    assert column(second) == [f"Town {number:02d}" for number in range(50, 60)]
+    assert "Page 2 of 2" in second.content.decode()
+    with django_assert_num_queries(2):  # page 2 first: the count, then the page
+        client.get("/municipalities/?q=Town&sort=-name&page=2")
+    assert names(client, "/municipalities/?q=Nowhere") == []
+
+
 # Partnerships
 
 
