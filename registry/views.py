@@ -9,7 +9,7 @@ import math
 from itertools import groupby
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Case, Count, IntegerField, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, Subquery, Value, When, Window
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -88,33 +88,17 @@ class _Paginator(Paginator):
     def count(self):
         return caching.get_or_compute("count", lambda: Paginator.count.func(self), *self.count_key)
 
-    def _counted_with_rows(self):
-        """Whether the count can ride along with the rows: not for a grouped, distinct or
-        combined query, whose count Django must wrap in a subquery of its own."""
-        query = self.object_list.query
-        return (
-            query.group_by is None
-            and not query.combinator
-            and not query.distinct
-            and not any(
-                getattr(annotation, "contains_aggregate", False)
-                for annotation in query.annotations.values()
-            )
-        )
-
     def _first_page(self):
-        """Page 1 and the count in one query, when the count is not cached yet."""
-        total = (
-            self.object_list.order_by()
-            .values(_one=Value(1))
-            .annotate(total=Count("*"))
-            .values("total")
-        )
-        rows = list(
-            self.object_list.annotate(_list_total=Subquery(total, output_field=IntegerField()))[
-                : self.per_page
-            ]
-        )
+        """Page 1 and the count in one query, when the count is not cached yet: the count as
+        a subquery; for a grouped list (a ranking by the dated records), which computes every
+        group before it can sort them anyway, as a window over the groups."""
+        queryset, query = self.object_list, self.object_list.query
+        if query.group_by is None and not query.distinct and not _aggregates(query):
+            total = queryset.order_by().values(_one=Value(1)).annotate(total=Count("*"))
+            counted = Subquery(total.values("total"), output_field=IntegerField())
+        else:
+            counted = Window(Count("*"))
+        rows = list(queryset.annotate(_list_total=counted)[: self.per_page])
         count = rows[0]._list_total if rows else 0
         caching.put("count", count, *self.count_key)
         self.count = count
@@ -124,7 +108,7 @@ class _Paginator(Paginator):
         if (
             str(number) == "1"
             and "count" not in self.__dict__
-            and self._counted_with_rows()
+            and not self.object_list.query.combinator
             and caching.peek("count", *self.count_key) is None
         ):
             return self._first_page()
@@ -137,6 +121,10 @@ class _Paginator(Paginator):
         else:
             rows = self.object_list[bottom:top]
         return self._get_page(rows, number, self)
+
+
+def _aggregates(query):
+    return any(getattr(value, "contains_aggregate", False) for value in query.annotations.values())
 
 
 def _page(request, queryset, size=PAGE_SIZE, cache_rows=False):

@@ -4,7 +4,7 @@ import pytest
 from conftest import country, municipality, network, partnership
 from django import forms
 from django.utils.safestring import mark_safe
-from pages import column, errors, page
+from pages import column, errors, page, rows
 
 from registry.filters import MunicipalityFilter, PartnershipFilter, QuickSelect, RankingFilter
 from registry.models import (
@@ -136,6 +136,24 @@ def test_page_one_reads_its_rows_and_its_count_in_one_query(client, django_asser
     with django_assert_num_queries(2):  # page 2 first: the count, then the page
         client.get("/municipalities/?q=Town&sort=-name&page=2")
     assert names(client, "/municipalities/?q=Nowhere") == []
+
+
+def test_page_one_of_a_past_ranking_counts_its_towns_in_the_same_query(
+    client, django_assert_num_queries
+):
+    for number in range(30):
+        partnership(
+            municipality(f"A {number:02d}"), municipality(f"B {number:02d}", "FR"), start="1960"
+        )
+    partnership(municipality("Late"), municipality("Later", "FR"), start="1980")
+    client.get("/municipalities/?q=Elsewhere")  # the form's countries are cached from now on
+    with django_assert_num_queries(1):
+        first = client.get("/rankings/?on=1970")
+    assert "Page 1 of 2" in first.content.decode()
+    assert [row[1] for row in rows(first, "ranking")][-1] == "B 19"
+    second = client.get("/rankings/?on=1970&page=2")
+    assert [row[1] for row in rows(second, "ranking")] == [f"B {n}" for n in range(20, 30)]
+    assert "Page 2 of 2" in second.content.decode()
 
 
 # Partnerships
