@@ -146,7 +146,7 @@ class Side:
 
     @property
     def key(self):
-        return (self.home.pk, self.folded)
+        return (self.home.id, self.folded)
 
     @property
     def country_then(self):
@@ -385,6 +385,114 @@ class RowParser:
             return errors
         return Row(line, a, b, kind, status, start, end, source)
 
+    def fast_parser(self, index):
+        """A function ``(line, values) -> Row or None`` for the records of a file whose
+        columns are at ``index``: the row of a record that is right as it is, None for one
+        that needs :meth:`parse` (a mistake, or a spelling the fast path leaves to it).
+
+        It reads what most rows are (no control characters: the caller checks the file) in
+        one pass, with what repeats read once; what it returns is what :meth:`parse` would.
+        """
+        column = index.get
+        name_a, name_b = column("municipality_a"), column("municipality_b")
+        country_a, country_b = column("country_a"), column("country_b")
+        region_a, region_b = column("region_a"), column("region_b")
+        lat_a, lon_a, lat_b, lon_b = (column(name) for name in ("lat_a", "lon_a", "lat_b", "lon_b"))
+        kind_at, status_at, start_at, end_at = (
+            column(name) for name in ("kind", "status", "start", "end")
+        )
+        source_at = column("source")
+        place, choice, date = self._fast_place, self._fast_choice, self._fast_date
+        texts = {}  # one string object for each distinct source text
+
+        def side(values, name_at, country_at, region_at, lat_at, lon_at):
+            name = " ".join(values[name_at].split())
+            if not name or len(name) > MAX_NAME:
+                return None
+            found = place(values[country_at])
+            if found is None:
+                return None
+            region = ""
+            if region_at is not None:
+                region = " ".join(values[region_at].split())
+                if len(region) > MAX_NAME:
+                    return None
+            latitude = longitude = None
+            if lat_at is not None or lon_at is not None:
+                lat = values[lat_at].strip() if lat_at is not None else ""
+                lon = values[lon_at].strip() if lon_at is not None else ""
+                if lat or lon:
+                    latitude, longitude = _fast_coordinate(lat, 90), _fast_coordinate(lon, 180)
+                    if latitude is None or longitude is None:
+                        return None
+            country, home, search_in = found
+            folded = name.lower() if name.isascii() else fold(name)
+            return Side(name, folded, country, home, search_in, region, latitude, longitude)
+
+        def parse(line, values):
+            a = side(values, name_a, country_a, region_a, lat_a, lon_a)
+            if a is None:
+                return None
+            b = side(values, name_b, country_b, region_b, lat_b, lon_b)
+            if b is None or (a.home is b.home and a.folded == b.folded):
+                return None
+            kind = choice(values, kind_at, "kind", KIND_SPELLINGS, Kind.OFFICIAL)
+            status = choice(values, status_at, "status", STATUS_SPELLINGS, Status.ACTIVE)
+            if kind is None or status is None:
+                return None
+            start = end = None
+            if start_at is not None:
+                start = date(values[start_at])
+                if start is False:
+                    return None
+            if end_at is not None:
+                end = date(values[end_at])
+                if end is False or (start and end and not (end >= start or start.startswith(end))):
+                    return None
+            source = ""
+            if source_at is not None:
+                source = values[source_at].strip()
+                if len(source) > 500:
+                    return None
+                source = texts.setdefault(source, source)
+            return Row(line, a, b, kind, status, start, end, source)
+
+        return parse
+
+    def _fast_place(self, text):
+        """:meth:`place` for a valid country (None otherwise), without the error."""
+        text = text.strip()
+        try:
+            return self._places[text]
+        except KeyError:
+            if not text:
+                return None
+            place = self._places[text] = self._place(text)
+            return place
+
+    def _fast_choice(self, values, at, name, spellings, default):
+        """:meth:`choice` for a valid value (None otherwise), without the error."""
+        text = values[at].strip() if at is not None else ""
+        if not text:
+            return default
+        key = (name, text)
+        try:
+            return self._choices[key]
+        except KeyError:
+            value = self._choices[key] = spellings.get(fold(text))
+            return value
+
+    def _fast_date(self, text):
+        """:meth:`date`: the date, None for none, False for a wrong one."""
+        text = text.strip()
+        if not text:
+            return None
+        try:
+            value, problem = self._dates[text]
+        except KeyError:
+            value, problem = self._dates[text] = self._date(text)
+        return False if problem else value
+
     def controls_ok(self, record, error):
         """False (with the errors said) if the record is malformed or holds control
         characters."""
@@ -519,24 +627,26 @@ class RowParser:
 class Matcher:
     """Finds the existing municipality a side names, by any of its names, accents ignored."""
 
-    def __init__(self, countries):
+    def __init__(self, countries, *, slugs=True):
         self.countries = countries
         self.index = {}  # (country id, folded name) -> pk, or a set of pks where several
         self.regions = {}  # pk -> folded region name, for those with a region
-        self.slugs = {}
+        self.slugs = {}  # pk -> slug (if asked for)
         if not countries:
             return
         towns = Municipality.objects.filter(country__in=countries).order_by()
         folded_regions = {}
-        for pk, slug, country_id, folded, region in towns.values_list(
-            "pk", "slug", "country_id", "name_folded", "region__name"
-        ).iterator(chunk_size=10_000):
+        fields = ["pk", "country_id", "name_folded", "region__name"] + (["slug"] if slugs else [])
+        for pk, country_id, folded, region, *slug in towns.values_list(*fields).iterator(
+            chunk_size=10_000
+        ):
             self._add((country_id, folded), pk)
             if region:
                 if region not in folded_regions:
                     folded_regions[region] = fold(region)
                 self.regions[pk] = folded_regions[region]
-            self.slugs[pk] = slug
+            if slug:
+                self.slugs[pk] = slug[0]
         for pk, country_id, folded in (
             towns.filter(alternative_names__isnull=False)
             .values_list("pk", "country_id", "alternative_names__name_folded")
@@ -584,19 +694,29 @@ class Matcher:
 def _parse_all(data, parser, report, required, columns, progress):
     """Parse every record of the file; return the valid rows, with the errors in ``report``.
 
-    Streams: no list of raw records is kept, only what the rows need.
+    Streams: no list of raw records is kept, only what the rows need. A record goes through
+    the parser's fast path where it has one (see :meth:`RowParser.fast_parser`); whatever that
+    does not take as it is (anything with a mistake) gets the full check, with its messages.
     """
     rows = []
+    append = rows.append
     lines = max(data.count(b"\n"), 1)
-    for line, record in read_records(data, required, columns):
-        report.rows_read += 1
-        parsed = parser.parse(line, record)
-        if isinstance(parsed, list):
-            report.errors.extend(parsed)
-        else:
-            rows.append(parsed)
-        if progress and report.rows_read % 5000 == 0:
+    records = _Records(data, required, columns)
+    fast = None if parser.check_controls else parser.fast_parser(records.index)
+    count = 0
+    for line, values in records:
+        count += 1
+        parsed = fast(line, values) if fast is not None and values.__class__ is list else None
+        if parsed is None:
+            parsed = parser.parse(line, records.record(values))
+            if parsed.__class__ is list:
+                report.errors.extend(parsed)
+                parsed = None
+        if parsed is not None:
+            append(parsed)
+        if progress and count % 5000 == 0:
             progress(min(line, lines), lines)
+    report.rows_read += count
     if progress:
         progress(lines, lines)
     return rows
@@ -681,13 +801,14 @@ class _Plan:
         self.new_pairs = {}  # (kind, the two town refs in order) -> Row
 
     def _ref(self, side):
-        pk, problem = self.matcher.match(side)
-        if problem:
-            return None, problem
-        if pk is not None:
-            self.matched.add(pk)
-            return ("pk", pk), None
-        key = side.key
+        if self.matcher.index:
+            pk, problem = self.matcher.match(side)
+            if problem:
+                return None, problem
+            if pk is not None:
+                self.matched.add(pk)
+                return ("pk", pk), None
+        key = (side.home.id, side.folded)
         known = self.new_towns.get(key)
         if known is None:
             self.new_towns[key] = side
@@ -790,10 +911,12 @@ class _Plan:
         _write_towns(run, self.new_towns.values(), counts)
         slug_of = self.matcher.slugs
 
+        new_towns = self.new_towns
+
         def town(ref):
             if ref[0] == "pk":
                 return ref[1], slug_of[ref[1]]
-            side = self.new_towns[ref[1]]
+            side = new_towns[ref[1]]
             return side.pk, side.slug
 
         sources = _write_sources(row.source for row in self.new_pairs.values())
@@ -802,22 +925,30 @@ class _Plan:
         links = []
 
         def partnerships():
+            run_pk = run.pk
             for pk, ((kind, _refs), row) in zip(ids, self.new_pairs.items(), strict=True):
-                first, second = (town(ref) for ref in row.refs)
+                first, first_slug = town(row.refs[0])
+                second, second_slug = town(row.refs[1])
                 if row.source:
                     links.append((pk, sources[row.source]))
+                slug = f"{first_slug}--{second_slug}"[:180]
+                if slug in slugs:
+                    slug = _free(slug, slugs, suffix=kind)
+                else:
+                    slugs.add(slug)
+                then_a, then_b = row.a.country, row.b.country
                 yield (
                     pk,
                     kind,
-                    first[0],
-                    second[0],
-                    _free(f"{first[1]}--{second[1]}"[:180], slugs, suffix=kind),
-                    _pk(row.a.country_then),
-                    _pk(row.b.country_then),
+                    first,
+                    second,
+                    slug,
+                    then_a.pk if then_a.historical else None,
+                    then_b.pk if then_b.historical else None,
                     row.start,
                     row.end,
                     row.status,
-                    run.pk,
+                    run_pk,
                 )
 
         _insert(
@@ -860,6 +991,8 @@ _SLUG_DASHES = re.compile(r"[-\s]+")
 def _slug(folded):
     """``slugify(folded)``, quicker for ASCII (already lower case: folded), the same slug."""
     if folded.isascii():
+        if folded.replace(" ", "").isalnum():  # ASCII letters and digits: most names
+            return "-".join(folded.split())
         return _SLUG_DASHES.sub("-", _SLUG_DROP.sub("", folded)).strip("-_")
     return slugify(folded)
 
@@ -874,17 +1007,20 @@ def _write_towns(run, sides, counts=None):
     sides = list(sides)
     if not sides:
         return
-    countries = {side.home.pk for side in sides}
+    countries = {side.home.id for side in sides}
     regions = {
         (country_id, fold(name)): pk
         for pk, country_id, name in Region.objects.filter(country__in=countries).values_list(
             "pk", "country_id", "name"
         )
     }
+    folded = {}  # each distinct region name folded once
     new_regions = {}
     for side in sides:
         if side.region:
-            key = (side.home.pk, fold(side.region))
+            if side.region not in folded:
+                folded[side.region] = fold(side.region)
+            key = (side.home.id, folded[side.region])
             if key not in regions and key not in new_regions:
                 new_regions[key] = Region(country=side.home, name=side.region)
     Region.objects.bulk_create(new_regions.values(), batch_size=BATCH)
@@ -892,26 +1028,37 @@ def _write_towns(run, sides, counts=None):
     slugs = set(Municipality.objects.order_by().values_list("slug", flat=True))
     ids = _reserve_ids(Municipality, len(sides))
     counts = counts or {}
+    suffixes = {}  # country id -> the slug suffix that tells towns of the same name apart
+    city = Municipality.Kind.CITY
 
     def towns():
+        run_pk = run.pk
         for pk, side in zip(ids, sides, strict=True):
-            slug = _free(_slug(side.folded)[:150] or "municipality", slugs, side.home.code.lower())
+            home = side.home.id
+            base = _slug(side.folded)[:150] or "municipality"
+            if base in slugs:
+                if home not in suffixes:
+                    suffixes[home] = side.home.code.lower()
+                slug = _free(base, slugs, suffixes[home])
+            else:
+                slugs.add(base)
+                slug = base
             side.pk, side.slug = pk, slug
             yield (
                 pk,
                 side.name,
                 side.folded,
                 slug,
-                side.kind or Municipality.Kind.CITY,
-                side.home.pk,
-                regions.get((side.home.pk, fold(side.region))) if side.region else None,
+                side.kind or city,
+                home,
+                regions.get((home, folded[side.region])) if side.region else None,
                 side.latitude,
                 side.longitude,
                 side.population,
                 side.geonames_id,
                 side.wikidata_id,
-                run.pk,
-                counts.get(side.key, 0),
+                run_pk,
+                counts.get((home, side.folded), 0) if counts else 0,
             )
 
     _insert(
@@ -974,11 +1121,17 @@ def _reserve_ids(model, count):
     column = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The sequence found once (not once per key), and the keys handed back as their
+            # range where no other writer took one in between (as good as always), else all.
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                "WITH reserved AS (SELECT nextval((SELECT pg_get_serial_sequence(%s, %s)"
+                "::regclass)) AS pk FROM generate_series(1, %s)) "
+                "SELECT MIN(pk), MAX(pk), CASE WHEN MAX(pk) - MIN(pk) + 1 = COUNT(*) THEN NULL "
+                "ELSE array_agg(pk ORDER BY pk) END FROM reserved",
                 [connection.ops.quote_name(table), column, count],
             )
-            return [pk for (pk,) in cursor.fetchall()]
+            first, last, scattered = cursor.fetchone()
+            return scattered if scattered is not None else range(first, last + 1)
         quoted = connection.ops.quote_name(column), connection.ops.quote_name(table)
         highest = "SELECT MAX(%s) FROM %s" % quoted  # noqa: S608, UP031 (model names)  # nosec B608
         cursor.execute(
@@ -1114,6 +1267,85 @@ class TownReport(Report):
 
 
 class TownParser(RowParser):
+    def fast_parser(self, index):
+        """:meth:`RowParser.fast_parser` for towns: the Side of a right record, else None."""
+        column = index.get
+        name_at, country_at, region_at = column("name"), column("country"), column("region")
+        lat_at, lon_at, population_at = column("lat"), column("lon"), column("population")
+        geonames_at, wikidata_at, source_at = (
+            column(name) for name in ("geonames_id", "wikidata_id", "source")
+        )
+        kind_at = column("kind")
+        place, choice = self._fast_place, self._fast_choice
+        texts = {}  # one string object for each distinct region and source
+        city = Municipality.Kind.CITY
+
+        def number(values, at):
+            """The whole number at ``at``: None for none, False for a wrong one."""
+            text = values[at].strip() if at is not None else ""
+            if not text:
+                return None
+            if not (text.isascii() and text.isdigit()) or int(text) > LARGEST:
+                return False
+            return int(text)
+
+        def parse(line, values):
+            name = " ".join(values[name_at].split())
+            if not name or len(name) > MAX_NAME:
+                return None
+            found = place(values[country_at])
+            if found is None:
+                return None
+            kind = choice(values, kind_at, "kind", TOWN_KIND_SPELLINGS, city)
+            if kind is None:
+                return None
+            region = ""
+            if region_at is not None:
+                region = " ".join(values[region_at].split())
+                if len(region) > MAX_NAME:
+                    return None
+                region = texts.setdefault(region, region)
+            latitude = longitude = None
+            lat = values[lat_at].strip() if lat_at is not None else ""
+            lon = values[lon_at].strip() if lon_at is not None else ""
+            if lat or lon:
+                latitude, longitude = _fast_coordinate(lat, 90), _fast_coordinate(lon, 180)
+                if latitude is None or longitude is None:
+                    return None
+            population, geonames_id = number(values, population_at), number(values, geonames_at)
+            if population is False or geonames_id is False:
+                return None
+            wikidata_id = ""
+            if wikidata_at is not None:
+                wikidata_id = values[wikidata_at].strip().upper()
+                if wikidata_id and not (wikidata_id[:1] == "Q" and wikidata_id[1:].isdigit()):
+                    return None
+            source = ""
+            if source_at is not None:
+                source = values[source_at].strip()
+                if len(source) > 500:
+                    return None
+                source = texts.setdefault(source, source)
+            country, home, search_in = found
+            return Side(
+                name,
+                name.lower() if name.isascii() else fold(name),
+                country,
+                home,
+                search_in,
+                region,
+                latitude,
+                longitude,
+                population,
+                geonames_id,
+                kind,
+                wikidata_id,
+                source,
+                line,
+            )
+
+        return parse
+
     def parse(self, line, record):
         """A valid Side (the town), or a list of RowErrors."""
         errors = []
@@ -1183,7 +1415,7 @@ def import_municipalities(
     report = TownReport()
     parser = TownParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     towns = _parse_all(data, parser, report, TOWN_REQUIRED, TOWN_COLUMNS, progress)
-    matcher = Matcher({pk for town in towns for pk in town.search_in})
+    matcher = Matcher({pk for town in towns for pk in town.search_in}, slugs=False)
     taken = {"geonames_id": {}, "wikidata_id": {}}
     for name in taken:
         if any(getattr(town, name) for town in towns):
@@ -1195,26 +1427,34 @@ def import_municipalities(
                 .iterator(chunk_size=10_000)
             )
     new = {}
+    folded = {"": ""}  # each distinct region name folded once
+    ids = (("geonames_id", "GeoNames id"), ("wikidata_id", "Wikidata id"))
     for town in towns:
-        region = fold(town.region)
-        candidates = matcher.candidates(town)
-        if region:
-            candidates = {pk for pk in candidates if matcher.regions.get(pk, "") in ("", region)}
-        if candidates:
-            report.already_present += 1
-            continue
-        key = (town.home.pk, town.folded, region)
+        if town.region not in folded:
+            folded[town.region] = fold(town.region)
+        region = folded[town.region]
+        if matcher.index:
+            candidates = matcher.candidates(town)
+            if region:
+                candidates = {
+                    pk for pk in candidates if matcher.regions.get(pk, "") in ("", region)
+                }
+            if candidates:
+                report.already_present += 1
+                continue
+        key = (town.home.id, town.folded, region)
         earlier = new.get(key)
-        problems = [
-            RowError(town.line, name, f"{value} is already the {label} of {holder}")
-            for name, label in (("geonames_id", "GeoNames id"), ("wikidata_id", "Wikidata id"))
-            if (value := getattr(town, name))
-            and (holder := taken[name].get(value)) is not None
-            and not (earlier is not None and getattr(earlier, name) == value)
-        ]
-        if problems:
-            report.errors.extend(problems)
-            continue
+        if town.geonames_id or town.wikidata_id:
+            problems = [
+                RowError(town.line, name, f"{value} is already the {label} of {holder}")
+                for name, label in ids
+                if (value := getattr(town, name))
+                and (holder := taken[name].get(value)) is not None
+                and not (earlier is not None and getattr(earlier, name) == value)
+            ]
+            if problems:
+                report.errors.extend(problems)
+                continue
         if earlier is None:
             new[key] = town
         else:
@@ -1224,9 +1464,10 @@ def import_municipalities(
                     setattr(earlier, name, getattr(town, name))
                     if name == "latitude":
                         earlier.longitude = town.longitude
-        for name in ("geonames_id", "wikidata_id"):
-            if getattr(town, name):
-                taken[name][getattr(town, name)] = town.name
+        if town.geonames_id:
+            taken["geonames_id"][town.geonames_id] = town.name
+        if town.wikidata_id:
+            taken["wikidata_id"][town.wikidata_id] = town.name
     del towns
     _finish_errors(report)
     report.municipalities_created = len(new)
@@ -1248,7 +1489,7 @@ def import_municipalities(
         _insert(
             Municipality.sources.through,
             ["municipality", "source"],
-            [(town.pk, sources[town.source]) for town in new.values() if town.source],
+            ((town.pk, sources[town.source]) for town in new.values() if town.source),
         )
         _analyze(Municipality)
         data_changed()
@@ -1320,6 +1561,10 @@ class EventReport(Report):
 
 
 class EventParser(RowParser):
+    def fast_parser(self, index):
+        """None: every event row gets the full check."""
+        return None
+
     def parse(self, line, record):
         """A valid EventRow, or a list of RowErrors."""
         errors = []
@@ -1409,7 +1654,7 @@ def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=No
     parser = EventParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     rows = _parse_all(data, parser, report, EVENT_REQUIRED, EVENT_COLUMNS, progress)
     sides = [side for row in rows for side in (row.a, row.b) if side]
-    matcher = Matcher({pk for side in sides for pk in side.search_in})
+    matcher = Matcher({pk for side in sides for pk in side.search_in}, slugs=False)
     pairs = {}
     if any(row.b for row in rows):
         for pk, first, second, kind in (
@@ -1563,3 +1808,17 @@ def _subject(row, matcher, pairs, slugs):
             "give partnership_kind to choose one",
         )
     return ("partnership", between[0][1]), None
+
+
+_COORDINATE = re.compile(r"-?(?:0|[1-9][0-9]{0,2})(?:\.[0-9]{1,5})?")
+
+
+def _fast_coordinate(text, limit):
+    """The coordinate ``text`` as :meth:`RowParser._coordinate` gives it (as the text of the
+    same value to five places, which is what the database stores), or None where the text
+    is not plainly a number within ``limit`` of five places at most: that one it must read.
+    """
+    if not _COORDINATE.fullmatch(text) or not 0 < abs(float(text)) <= limit:
+        return None  # (0 too: as a Decimal it is false, which merging duplicates reads)
+    whole, _, places = text.partition(".")
+    return f"{whole}.{places:0<5}"
