@@ -20,7 +20,16 @@ start-up included) with its own peak resident memory:
 
 ``--loaddata-rows N`` loads only the records of the first N partnerships (with their towns),
 when all of them would take too long; the table then says so and gives loaddata's measured
-rate on the slice, never an extrapolated time for the whole.
+rate on the slice, never an extrapolated time for the whole (``0``: no loaddata at all).
+
+``--runs N`` imports N times, each into a database created and migrated afresh, and gives
+the median time and the median peak memory (each run's too). ``--towns N`` also times
+``import_municipalities`` of a list of N towns without partners that fills every column
+(kind, region, coordinates, population, Wikidata and GeoNames ids, source), into an empty
+database, as many times:
+
+    .venv/bin/python bench/import_benchmark.py --runs 3 --loaddata-rows 0 --towns 200000 \\
+        --database-url postgres://postgres@127.0.0.1:5432/twinning_bench
 """
 
 import argparse
@@ -137,6 +146,61 @@ def generate(path, rows, seed=1950):
             written += 1
 
 
+TOWN_HEADER = [
+    "name",
+    "country",
+    "kind",
+    "region",
+    "lat",
+    "lon",
+    "population",
+    "wikidata_id",
+    "geonames_id",
+    "source",
+]
+
+
+def generate_towns(path, towns, seed=1990):
+    """Write a list of ``towns`` towns without partners, every column filled in for most."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible data set, not a secret  # nosec B311
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        out = csv.writer(stream)
+        out.writerow(TOWN_HEADER)
+        for number in range(towns):
+            lat = f"{rng.uniform(-60, 70):.5f}" if rng.random() < 0.6 else ""
+            out.writerow(
+                [
+                    f"Village {number:07d}",
+                    rng.choice(COUNTRIES),
+                    rng.choice(["", "", "city", "municipality", "Gemeinde"]),
+                    f"Region {rng.randint(1, 40)}" if rng.random() < 0.8 else "",
+                    lat,
+                    f"{rng.uniform(-170, 170):.5f}" if lat else "",
+                    rng.randint(100, 90_000),
+                    f"Q{7_000_000 + number}" if rng.random() < 0.7 else "",
+                    8_000_000 + number if rng.random() < 0.7 else "",
+                    f"https://example.org/towns/{number % 300}",
+                ]
+            )
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
+def timed_runs(env, url, runs, *arguments):
+    """Run ``manage.py arguments`` ``runs`` times, each in a database created and migrated
+    afresh; return (median seconds, median peak MB, every run's (seconds, MB), last stdout)."""
+    results = []
+    for _ in range(runs):
+        fresh_database(url)
+        manage(env, "migrate", "-v0")
+        results.append(manage(env, *arguments))
+    seconds = median([result[0] for result in results])
+    memory = median([result[1] for result in results])
+    return seconds, memory, [result[:2] for result in results], results[-1][2]
+
+
 def manage(env, *arguments):
     """Run ``manage.py`` with ``arguments``; return (seconds, peak memory in MB, stdout)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -203,7 +267,11 @@ def main():
         "--loaddata-rows",
         type=int,
         default=None,
-        help="load only the records of this many partnerships (default: all of them)",
+        help="load only the records of this many partnerships (default: all of them; 0: none)",
+    )
+    parser.add_argument("--runs", type=int, default=1, help="imports to take the median of")
+    parser.add_argument(
+        "--towns", type=int, default=0, help="also import_municipalities of this many towns"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
@@ -217,38 +285,59 @@ def main():
         }
         data = Path(work) / "list.csv"
         generate(data, args.rows)
-        fresh_database(url)
-        manage(env, "migrate", "-v0")
-        say(f"{engine}: import_partnerships of {args.rows:,} rows ...")
-        imported = manage(env, "import_partnerships", str(data))
-        print(imported[2], end="")
-        fixture = Path(work) / "imported.json"
+        towns = None
+        if args.towns:
+            path = Path(work) / "towns.csv"
+            generate_towns(path, args.towns)
+            say(f"{engine}: import_municipalities of {args.towns:,} towns, {args.runs} run(s) ...")
+            towns = timed_runs(env, url, args.runs, "import_municipalities", str(path))
+            print(towns[3], end="")
+        say(f"{engine}: import_partnerships of {args.rows:,} rows, {args.runs} run(s) ...")
+        imported = timed_runs(env, url, args.runs, "import_partnerships", str(data))
+        print(imported[3], end="")
         partnerships = int(
             next(
                 line.split()[-1]
-                for line in imported[2].splitlines()
+                for line in imported[3].splitlines()
                 if "partnerships created" in line
             )
         )
-        loaded = min(args.loaddata_rows or partnerships, partnerships)
-        say(
-            f"{engine}: import {imported[0]:.1f} s, {imported[1]:.0f} MB; dumpdata of "
-            f"{loaded:,} partnerships' records ..."
+        loaded = min(
+            partnerships if args.loaddata_rows is None else args.loaddata_rows, partnerships
         )
-        objects = dump(env, url, fixture, loaded, everything=loaded == partnerships)
-        fresh_database(url)
-        manage(env, "migrate", "-v0")
-        say(f"{engine}: loaddata of {objects:,} objects ({loaded:,} partnerships) ...")
-        loaddata = manage(env, "loaddata", str(fixture), "-v0")
+        if loaded:
+            fixture = Path(work) / "imported.json"
+            say(
+                f"{engine}: import {imported[0]:.1f} s, {imported[1]:.0f} MB; dumpdata of "
+                f"{loaded:,} partnerships' records ..."
+            )
+            objects = dump(env, url, fixture, loaded, everything=loaded == partnerships)
+            fresh_database(url)
+            manage(env, "migrate", "-v0")
+            say(f"{engine}: loaddata of {objects:,} objects ({loaded:,} partnerships) ...")
+            loaddata = manage(env, "loaddata", str(fixture), "-v0")
     rows_per_second = args.rows / imported[0]
     partnerships_per_second = partnerships / imported[0]
-    loaddata_per_second = loaded / loaddata[0]
-    whole = "" if loaded == partnerships else f" (first {loaded:,} of {partnerships:,})"
+    runs = ", ".join(f"{seconds:.1f} s {memory:.0f} MB" for seconds, memory in imported[2])
+    of_runs = f" (median of {args.runs}: {runs})" if args.runs > 1 else ""
     print(
         f"\n| {engine} | records | time | rate | peak memory |\n| --- | --- | --- | --- | --- |\n"
         f"| `import_partnerships` | {args.rows:,} rows: {partnerships:,} partnerships "
-        f"| {imported[0]:.1f} s | {rows_per_second:,.0f} rows/s, "
-        f"{partnerships_per_second:,.0f} partnerships/s | {imported[1]:.0f} MB |\n"
+        f"| {imported[0]:.1f} s{of_runs} | {rows_per_second:,.0f} rows/s, "
+        f"{partnerships_per_second:,.0f} partnerships/s | {imported[1]:.0f} MB |"
+    )
+    if towns:
+        runs = ", ".join(f"{seconds:.1f} s {memory:.0f} MB" for seconds, memory in towns[2])
+        of_runs = f" (median of {args.runs}: {runs})" if args.runs > 1 else ""
+        print(
+            f"| `import_municipalities` | {args.towns:,} towns | {towns[0]:.1f} s{of_runs} "
+            f"| {args.towns / towns[0]:,.0f} rows/s | {towns[1]:.0f} MB |"
+        )
+    if not loaded:
+        return
+    loaddata_per_second = loaded / loaddata[0]
+    whole = "" if loaded == partnerships else f" (first {loaded:,} of {partnerships:,})"
+    print(
         f"| `loaddata` of what it wrote{whole} | {objects:,} objects: {loaded:,} partnerships "
         f"| {loaddata[0]:.1f} s | {loaddata_per_second:,.0f} partnerships/s "
         f"| {loaddata[1]:.0f} MB |\n"
