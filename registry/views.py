@@ -545,10 +545,11 @@ def ranking(request):
         context["rule"] = _rule_text(rule)
         as_of = rule["day"] or timezone.localdate()
         context["as_of"] = as_of
+        ranked = filterset.qs.ranking_columns()
         if fmt:
-            rows = (downloads.ranking_row(request, m) for m in downloads.iterate(filterset.qs))
+            rows = (downloads.ranking_row(request, m) for m in downloads.iterate(ranked))
             return downloads.download(fmt, "ranking", as_of, downloads.RANKING_HEADER, rows)
-        page = _page(request, filterset.qs, cache_rows=True)
+        page = _page(request, ranked, cache_rows=True)
     except Invalid as error:
         return _invalid(request, "registry/ranking.html", context, error)
     return render(request, "registry/ranking.html", {**context, "page": page, "errors": []})
