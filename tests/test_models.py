@@ -7,6 +7,8 @@ import pytest
 from conftest import country, municipality, network, partnership
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.urls import NoReverseMatch, reverse, set_script_prefix
+from django.utils import translation
 
 from registry.models import (
     AlternativeName,
@@ -17,6 +19,7 @@ from registry.models import (
     Partnership,
     Source,
     StatusChange,
+    quick_reverse,
 )
 
 pytestmark = pytest.mark.django_db
@@ -497,3 +500,40 @@ def test_ranked_on_counts_each_partnership_once_with_dense_order(koeln, liverpoo
         for m in Municipality.objects.ranked_on(datetime.date(1960, 12, 31))
     ]
     assert ranking_1960 == [("Köln", 1), ("Liverpool", 1)]
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("registry:municipality", "koln"),
+        ("registry:municipality", "saint-denis_2"),
+        ("registry:partnership", 7391846205),
+        ("registry:partnership", 1),
+        ("registry:network", "neue-hanse"),
+    ],
+)
+@pytest.mark.parametrize("prefix", ["/", "/registry/"])
+def test_quick_reverse_gives_what_reverse_gives(name, value, prefix):
+    set_script_prefix(prefix)
+    try:
+        assert quick_reverse(name, value) == reverse(name, args=[value])
+    finally:
+        set_script_prefix("/")
+
+
+def test_quick_reverse_refuses_what_reverse_refuses():
+    with pytest.raises(NoReverseMatch):
+        quick_reverse("registry:municipality", "köln")
+
+
+def test_the_displayed_kind_follows_the_language_and_keeps_an_unknown_value():
+    event = Event(kind=Event.Kind.AWARD)
+    partnership = Partnership(kind=Partnership.Kind.ADOPTION, status="suspended")
+    with translation.override("en"):
+        assert event.get_kind_display() == "award"
+        assert partnership.get_kind_display() == "adoption or sponsorship"
+        assert partnership.get_status_display() == "suspended"
+    with translation.override("de"):
+        assert event.get_kind_display() == "Auszeichnung"
+        assert partnership.get_kind_display() == "Patenschaft"
+    assert Partnership(kind="no-such-kind").get_kind_display() == "no-such-kind"
