@@ -434,7 +434,7 @@ class RowParser:
             if a is None:
                 return None
             b = side(values, name_b, country_b, region_b, lat_b, lon_b)
-            if b is None or (a.home is b.home and a.folded == b.folded):
+            if b is None or (a.folded == b.folded and a.home.id == b.home.id):
                 return None
             kind = choice(values, kind_at, "kind", KIND_SPELLINGS, Kind.OFFICIAL)
             status = choice(values, status_at, "status", STATUS_SPELLINGS, Status.ACTIVE)

@@ -125,3 +125,12 @@ def test_fast_coordinates_are_the_stored_values(value):
     if fast is not None:
         assert fast == str(Decimal(text).quantize(Decimal("0.00001")))
         assert -180 <= Decimal(fast) <= 180
+
+
+@pytest.mark.parametrize(("one", "other"), [("DE", "Germany"), ("GDR", "DE"), ("de", " DE ")])
+def test_a_town_partnered_with_itself_goes_to_the_full_check(one, other):
+    parser = RowParser(CountryResolver())
+    fast = parser.fast_parser({name: at for at, name in enumerate(COLUMNS)})
+    values = ["Berlin", one, " berlin", other] + [""] * (len(COLUMNS) - 4)
+    assert fast(2, values) is None
+    assert parser.parse(2, dict(zip(COLUMNS, values, strict=True)))[0].field == "municipality_b"
