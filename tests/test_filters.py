@@ -377,6 +377,9 @@ def test_award_filters(client):
             {"id": 'x"y', "required": True, "disabled": False, "data-n": 3},
         ),
         ([("Europe", [("DE", "Germany"), ("FR", "France")]), ("", "none")], "DE", {}),
+        ([(None, "none"), ("DE", "Germany"), ("DE", "Germany again")], "DE", {"id": "c"}),
+        ([(None, "none"), ("DE", "Germany")], "", {}),
+        ([("DE", "Germany"), ("FR", "France")], ["FR", "DE"], {}),
     ],
 )
 def test_the_quick_drop_down_writes_what_djangos_writes(choices, value, attrs):
