@@ -370,7 +370,8 @@ def municipality_detail(request, slug):
         )
     # Every event is of the town or of one of these partnerships: each is given its partnership
     # as already read, rather than reading it again with its sides (at world scale, 675
-    # events of 146 partnerships were 4,000 objects).
+    # events of 146 partnerships were 4,000 objects). One added since (by another request
+    # between the two reads) is read when shown.
     read = {partnership.pk: partnership for partnership in partnerships}
     events = list(
         Event.objects.about(municipality)
@@ -378,7 +379,7 @@ def municipality_detail(request, slug):
         .order_by("date", "title", "pk")
     )
     for event in events:
-        if event.partnership_id is not None:
+        if event.partnership_id in read:
             event.partnership = read[event.partnership_id]
     context = {
         "municipality": municipality,
