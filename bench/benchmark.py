@@ -605,6 +605,11 @@ def main():
     )
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--output", default=str(RESULTS / "latest.md"))
+    parser.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="also put the table into README.md's performance section",
+    )
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sql", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -629,6 +634,20 @@ def main():
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text + "\n")
+    if args.update_readme:
+        update_readme(text)
+
+
+README_START = "<!-- benchmark table: written by bench/benchmark.py --update-readme -->"
+README_END = "<!-- end of the benchmark table -->"
+
+
+def update_readme(text, readme=ROOT / "README.md"):
+    """Put the table between the two markers of the README, its headings one level down."""
+    content = readme.read_text()
+    start, end = content.index(README_START), content.index(README_END)
+    table = re.sub(r"^(#{2,3}) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", text, flags=re.M)
+    readme.write_text(f"{content[: start + len(README_START)]}\n{table.strip()}\n{content[end:]}")
 
 
 if __name__ == "__main__":
