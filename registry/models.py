@@ -295,6 +295,8 @@ class ImportRun(models.Model):
     duplicates_merged = models.PositiveIntegerField(_("duplicates merged"), default=0)
     already_present = models.PositiveIntegerField(_("already in the registry"), default=0)
     events_created = models.PositiveIntegerField(_("events created"), default=0)
+    memberships_created = models.PositiveIntegerField(_("members added"), default=0)
+    changes_created = models.PositiveIntegerField(_("changes of kind or status created"), default=0)
     reverted = models.DateTimeField(_("reverted at"), null=True, blank=True, editable=False)
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -317,10 +319,11 @@ class ImportRun(models.Model):
     def revert(self, user):
         """Take back what this run wrote, and record on the run who did so and when.
 
-        The events it created are deleted; then the partnerships it created, with their
-        members, dated changes and events; then the municipalities it created that no longer
-        take part in any partnership, membership or event, and that no other record names (an
-        alternative name, an association, a town that is part of it or merged into it).
+        The events, members and changes of kind and status it created are deleted; then the
+        partnerships and networks it created, with their members, dated changes and events;
+        then the municipalities it created that no longer take part in any partnership,
+        membership or event, and that no other record names (an alternative name, an
+        association, a town that is part of it or merged into it).
         Partner counts follow through registry.signals; every deleted row keeps its "-"
         entry in the history. One transaction: all of it or nothing. Returns the number of
         partnerships and of municipalities deleted; (0, 0) if the run was reverted before.
@@ -331,6 +334,9 @@ class ImportRun(models.Model):
                 self.reverted, self.reverted_by_id = run.reverted, run.reverted_by_id
                 return 0, 0
             Event.objects.filter(import_run=run).delete()
+            Membership.objects.filter(import_run=run).delete()
+            KindChange.objects.filter(import_run=run).delete()
+            StatusChange.objects.filter(import_run=run).delete()
             _, partnerships = Partnership.objects.filter(import_run=run).delete()
             town = OuterRef("pk")
             in_use = (
@@ -1397,6 +1403,15 @@ class Membership(QuickDisplay, models.Model):
     sources = models.ManyToManyField(
         Source, blank=True, related_name="memberships", verbose_name=_("sources")
     )
+    import_run = models.ForeignKey(
+        ImportRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="memberships",
+        verbose_name=_("created by import"),
+    )
 
     objects = MembershipManager()
     history = HistoricalRecords()
@@ -1555,6 +1570,15 @@ class KindChange(QuickDisplay, models.Model):
     sources = models.ManyToManyField(
         Source, blank=True, related_name="kind_changes", verbose_name=_("sources")
     )
+    import_run = models.ForeignKey(
+        ImportRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="kind_changes",
+        verbose_name=_("created by import"),
+    )
 
     objects = DatedChangeManager()
     history = HistoricalRecords()
@@ -1591,6 +1615,15 @@ class StatusChange(QuickDisplay, models.Model):
     note = models.CharField(_("note"), max_length=300, blank=True)
     sources = models.ManyToManyField(
         Source, blank=True, related_name="status_changes", verbose_name=_("sources")
+    )
+    import_run = models.ForeignKey(
+        ImportRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="status_changes",
+        verbose_name=_("created by import"),
     )
 
     objects = DatedChangeManager()
