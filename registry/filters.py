@@ -583,7 +583,8 @@ class RankingFilter(BaseFilterSet):
             and rule["domestic"] == "include"
         )
         if stored and rule["day"] is None:
-            return queryset.ranked().with_dense_rank("partner_count")
+            # Ranked by the view per page (QuerySet.dense_ranks), not by a window over all.
+            return queryset.ranked().annotate_partners("partner_count")
         if stored:
             return queryset.ranked_on(rule["day"]).with_dense_rank("partners_then")
         return queryset.ranked_by(**rule).with_dense_rank("partners_then")

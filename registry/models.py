@@ -439,10 +439,42 @@ class MunicipalityQuerySet(models.QuerySet):
         """In the first-level region with this ISO 3166-2 code (e.g. DE-NW), any case."""
         return self.filter(region__code__iexact=code)
 
+    def annotate_partners(self, field="partner_count"):
+        """Annotate ``partners``: the count in ``field``."""
+        return self.annotate(partners=F(field))
+
+    def with_rank(self):
+        """Annotate the dense ``rank`` of ``partners``: equal counts share a rank and the next
+        count takes the next number (24, 20, 20, 18 → 1, 2, 2, 3). A window over every row:
+        what a page deep in the stored ranking needs is :func:`dense_ranks` instead."""
+        return self.annotate(rank=Window(DenseRank(), order_by=F("partners").desc()))
+
     def with_dense_rank(self, field="partner_count"):
-        """Annotate ``partners`` (the count in ``field``) and its dense ``rank``: equal counts
-        share a rank and the next count takes the next number (24, 20, 20, 18 → 1, 2, 2, 3)."""
-        return self.annotate(partners=F(field), rank=Window(DenseRank(), order_by=F(field).desc()))
+        """Annotate ``partners`` (the count in ``field``) and its dense ``rank``."""
+        return self.annotate_partners(field).with_rank()
+
+    def dense_ranks(self, rows, first_page):
+        """Give ``rows``, a page of this ranking (``partners`` annotated, the most first), their
+        dense ``rank``: the number of distinct counts above the page's first (none on the
+        first page; else one query over the index of the counts), then one more at each
+        lower count. A window would rank every row before the page."""
+        if not rows:
+            return rows
+        rank = 0
+        if not first_page:
+            rank = (
+                self.filter(partners__gt=rows[0].partners)
+                .order_by()
+                .values("partners")
+                .distinct()
+                .count()
+            )
+        previous = None
+        for row in rows:
+            if row.partners != previous:
+                rank, previous = rank + 1, row.partners
+            row.rank = rank
+        return rows
 
     def ranked_by(self, *, day=None, kind=None, status=None, domestic="include"):
         """Municipalities by a count of partners under other rules than the stored one.

@@ -127,9 +127,9 @@ def _aggregates(query):
     return any(getattr(value, "contains_aggregate", False) for value in query.annotations.values())
 
 
-def _page(request, queryset, size=PAGE_SIZE, cache_rows=False):
+def _page(request, queryset, size=PAGE_SIZE, cache_rows=False, prepare=None):
     """The asked-for page of ``queryset``; with ``cache_rows``, its rows come from the cache
-    while the data stays unchanged."""
+    while the data stays unchanged; ``prepare(rows, page_number)`` completes the rows first."""
     name = request.resolver_match.view_name if request.resolver_match else request.path
     count_key = (name, caching.normalized_query(request, without=("page", "format")))
     paginator = _Paginator(queryset, size, count_key)
@@ -145,10 +145,15 @@ def _page(request, queryset, size=PAGE_SIZE, cache_rows=False):
             paginator.num_pages,
         ) % {"value": number, "pages": paginator.num_pages}
     else:
+
+        def rows():
+            listed = list(page.object_list)
+            return prepare(listed, page.number) if prepare else listed
+
         if cache_rows:
-            page.object_list = caching.get_or_compute(
-                "rows", lambda: list(page.object_list), *count_key, page.number
-            )
+            page.object_list = caching.get_or_compute("rows", rows, *count_key, page.number)
+        elif prepare:
+            page.object_list = rows()
         return page
     raise Invalid([(_("Page"), message)])
 
@@ -559,10 +564,16 @@ def ranking(request):
         as_of = rule["day"] or timezone.localdate()
         context["as_of"] = as_of
         ranked = filterset.qs.ranking_columns()
+        ranks_itself = "rank" in ranked.query.annotations
         if fmt:
-            rows = (downloads.ranking_row(request, m) for m in downloads.iterate(ranked))
+            every = ranked if ranks_itself else ranked.with_rank()  # streamed in order
+            rows = (downloads.ranking_row(request, m) for m in downloads.iterate(every))
             return downloads.download(fmt, "ranking", as_of, downloads.RANKING_HEADER, rows)
-        page = _page(request, ranked, cache_rows=True)
+
+        def ranks(rows, number):
+            return rows if ranks_itself else ranked.dense_ranks(rows, first_page=number == 1)
+
+        page = _page(request, ranked, cache_rows=True, prepare=ranks)
     except Invalid as error:
         return _invalid(request, "registry/ranking.html", context, error)
     return render(request, "registry/ranking.html", {**context, "page": page, "errors": []})

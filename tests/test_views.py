@@ -145,6 +145,36 @@ def test_ranking_counts_ring_partners_once_and_equal_counts_share_a_rank(client)
     ]
 
 
+def test_every_page_of_the_ranking_gives_dense_ranks_as_the_download_does(
+    client, django_assert_num_queries
+):
+    """Today's ranking ranks each page by itself (no window over every town): a page after
+    the first counts the distinct counts above it, and equal counts across the page break
+    share their rank."""
+    hub, second = municipality("A hub"), municipality("A second", "FR")
+    for number in range(3):
+        partnership(hub, municipality(f"Hub partner {number}", "IT"))
+    for number in range(2):
+        partnership(second, municipality(f"Second partner {number}", "IT"))
+    for number in range(30):
+        partnership(municipality(f"Pair {number:02d}"), municipality(f"Pair {number:02d}b", "FR"))
+    first = rows(get(client, "/rankings/"), "ranking")
+    assert first[:3] == [
+        ["1", "A hub", "Germany", "3"],
+        ["2", "A second", "France", "2"],
+        ["3", "Hub partner 0", "Italy", "1"],
+    ]
+    assert {row[0] for row in first[2:]} == {"3"}
+    with django_assert_num_queries(2):  # the page, the counts above it (the count is cached)
+        second_page = rows(get(client, "/rankings/?page=2"), "ranking")
+    assert len(second_page) == 67 - 50
+    assert [row[1] for row in second_page][-2:] == ["Second partner 0", "Second partner 1"]
+    assert {row[0] for row in second_page} == {"3"}
+    csv = client.get("/rankings/?format=csv")
+    lines = b"".join(csv.streaming_content).decode().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [row[0] for row in first + second_page]
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
