@@ -312,13 +312,19 @@ def _home_context(year):
         "municipality_total": Municipality.objects.count(),
         "partnership_total": totals["bilateral"],
         "network_total": totals["networks"],
-        "top": list(Municipality.objects.ranked().with_dense_rank()[:TOP]),
+        "top": _top(),
         "anniversaries": anniversaries,
         "anniversary_total": begun.count(),
         "this_year": year,
         "next_year": year + 1,
         "decades": bar_chart(_decades(Partnership.objects.bilateral())),
     }
+
+
+def _top():
+    """The first of today's ranking, ranked without a window over every town."""
+    ranked = Municipality.objects.ranked().annotate_partners()
+    return ranked.dense_ranks(list(ranked[:TOP]), first_page=True)
 
 
 # Municipalities
