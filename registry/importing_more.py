@@ -294,9 +294,9 @@ def _write_networks(report, plan, networks, members, *, user, file_name, data):
         _insert(Partnership, ["id", "kind", "name", "slug", "start", "import_run"], rows)
     sources = _write_sources(row.source for row in members.values())
     links = []
+    ids = _reserve_ids(Membership, len(members))  # not while the rows are copied in
 
     def memberships():
-        ids = _reserve_ids(Membership, len(members))
         for pk, ((folded, ref), row) in zip(ids, members.items(), strict=True):
             town = ref[1] if ref[0] == "pk" else plan.new_towns[ref[1]].pk
             if row.source:
