@@ -12,10 +12,9 @@ Everything is written as CSV in the public import formats and loaded with the im
 as staff would load lists: ``import_partnerships`` (the former states are a second file naming
 towns the first created, so the importer finds them in the successor states and keeps the
 former state as the country at signing), ``import_municipalities`` for the towns without
-partners and ``import_events``. What no importer loads yet (networks and their members, dated
-changes of kind and status) is bulk-inserted by the ``bulk_*`` functions below (TODO: move to
-the import path). ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL) runs at the end, so the
-planner knows the tables' sizes.
+partners, ``import_networks`` for the networks and their members, ``import_events`` and
+``import_changes`` for the dated changes of kind and status. ``ANALYZE`` (``VACUUM ANALYZE`` on
+PostgreSQL) runs at the end, so the planner knows the tables' sizes.
 
 The database named by ``--database-url`` is emptied and migrated first: never point this at
 real data.
@@ -314,9 +313,75 @@ class World:
                 out.writerow([name, code, lat, lon, population])
         return path
 
+    def network_name(self, number):
+        return f"Network {town_name(number + 500_000)}"
+
+    def write_networks(self, directory):
+        """``networks.csv`` (``import_networks``): multilateral networks, one row per member,
+        the largest with hundreds of members."""
+        rng = random.Random(self.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
+        path = Path(directory) / "networks.csv"
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            out = csv.writer(stream)
+            out.writerow(["network", "municipality", "country", "joined", "start"])
+            starts = [rng.randint(1950, 2020) for _ in range(self.networks)]
+            for number, start in enumerate(starts):
+                name = self.network_name(number)
+                size = min(
+                    self.municipalities,
+                    max(3, int(800 * math.sqrt(self.scale) / (number + 1))),
+                )
+                for town in rng.sample(range(self.municipalities), size):
+                    joined = str(rng.randint(start, 2025)) if rng.random() < 0.7 else ""
+                    out.writerow([name, *self.towns[town], joined, start])
+        return path
+
+    def write_changes(self, directory):
+        """``changes.csv`` (``import_changes``): recorded changes of kind and of status of
+        the partnerships with a start, for the rankings of past years."""
+        rng = random.Random(self.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
+        path = Path(directory) / "changes.csv"
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            out = csv.writer(stream)
+            out.writerow(
+                [
+                    "date",
+                    "kind",
+                    "status",
+                    "municipality_a",
+                    "country_a",
+                    "municipality_b",
+                    "country_b",
+                    "partnership_kind",
+                ]
+            )
+            for a, b, kind, start, _end, status, _state in (*self.rows, *self.former_rows):
+                if not start:
+                    continue
+                pair = [*self.towns[a], *self.towns[b], kind]
+                year = int(start[:4])
+                if rng.random() < KIND_CHANGE_SHARE:
+                    earlier = rng.choice(["friendship", "contact", "adoption"])
+                    out.writerow([str(year), earlier, "", *pair])
+                    if year < 2025:
+                        out.writerow([str(rng.randint(year + 1, 2025)), kind, "", *pair])
+                if rng.random() < STATUS_CHANGE_SHARE and year < 2025:
+                    date = str(rng.randint(year + 1, 2025))
+                    out.writerow([date, "", rng.choice(["dormant", "suspended", "active"]), *pair])
+                    if status != "active":
+                        out.writerow([date + "-12", "", status, *pair])
+        return path
+
     def write_events(self, directory):
         """``events.csv`` (``import_events``): events of partnerships (by their two towns and
         kind), of networks (by slug) and of towns; awards among them."""
+        from django.utils.text import slugify
+
+        from registry.text import fold
+
+        def network_slug(name):  # as import_networks makes it (the names are all different)
+            return slugify(fold(name))
+
         rng = random.Random(self.rng.random())  # noqa: S311 # nosec B311: seeded test data
         partnerships = [*self.rows, *self.former_rows]
         kinds, weights = zip(*EVENT_KINDS, strict=True)
@@ -334,7 +399,9 @@ class World:
                     row["municipality_a"], row["country_a"] = self.towns[town]
                 elif rng.random() < 0.02:
                     kind = row["kind"] = "network_meeting"
-                    row["partnership"] = f"network-{rng.randrange(self.networks) + 1}"
+                    row["partnership"] = network_slug(
+                        self.network_name(rng.randrange(self.networks))
+                    )
                 else:
                     a, b, partnership_kind, start, *_ = rng.choice(partnerships)
                     row["municipality_a"], row["country_a"] = self.towns[a]
@@ -368,98 +435,33 @@ def _accumulate(values):
 
 
 def load(world, directory, *, stdout=None, timings=None):
-    """Import the world's files through ``import_partnerships``, ``import_municipalities``
-    and ``import_events``, add what no importer loads yet (networks, dated changes), and
-    ANALYZE. Returns {step: seconds}."""
+    """Import the world's files through ``import_partnerships``, ``import_municipalities``,
+    ``import_networks``, ``import_events`` and ``import_changes``, and ANALYZE. Returns
+    {step: seconds}."""
     from django.core.management import call_command
 
     timings = {} if timings is None else timings
     stdout = stdout or io.StringIO()
     partnerships, former = world.write(directory)
+    # Each file is written when its step comes (in this order: they draw from the world's
+    # random numbers in turn).
     steps = [
         ("import_partnerships", lambda: partnerships),
         ("import_partnerships", lambda: former),
         ("import_municipalities", lambda: world.write_municipalities(directory)),
-        (bulk_networks, None),
+        ("import_networks", lambda: world.write_networks(directory)),
         ("import_events", lambda: world.write_events(directory)),
-        (bulk_dated_changes, None),
+        ("import_changes", lambda: world.write_changes(directory)),
     ]
     for step, path in steps:
         started = time.perf_counter()
-        if path is None:
-            step(world)
-            name = step.__name__
-        else:
-            path = path()
-            call_command(step, str(path), stdout=stdout)
-            name = f"{step} {path.name}"
-        timings[name] = time.perf_counter() - started
+        path = path()
+        call_command(step, str(path), stdout=stdout)
+        timings[f"{step} {path.name}"] = time.perf_counter() - started
     started = time.perf_counter()
     analyze()
     timings["analyze"] = time.perf_counter() - started
     return timings
-
-
-def bulk_networks(world):
-    """Multilateral networks, the largest with hundreds of members.
-
-    TODO: move to the import path once the importer loads networks.
-    """
-    from registry.models import Membership, Municipality, Partnership
-
-    rng = random.Random(world.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
-    ids = list(Municipality.objects.order_by("pk").values_list("pk", flat=True))
-    networks = Partnership.objects.bulk_create(
-        Partnership(
-            kind=Partnership.Kind.NETWORK,
-            name=f"Network {town_name(number + 500_000)}",
-            slug=f"network-{number + 1}",
-            start=str(rng.randint(1950, 2020)),
-        )
-        for number in range(world.networks)
-    )
-    members = []
-    for number, network in enumerate(networks):
-        size = min(len(ids), max(3, int(800 * math.sqrt(world.scale) / (number + 1))))
-        for town in rng.sample(ids, size):
-            joined = str(rng.randint(int(network.start), 2025)) if rng.random() < 0.7 else None
-            members.append(Membership(partnership=network, municipality_id=town, joined=joined))
-    Membership.objects.bulk_create(members, batch_size=2000)
-
-
-def bulk_dated_changes(world):
-    """Recorded changes of kind and of status, for the rankings of past years.
-
-    TODO: move to the import path once the importer loads them.
-    """
-    from registry.models import KindChange, Partnership, StatusChange
-
-    rng = random.Random(world.rng.random())  # noqa: S311 - reproducible, not a secret  # nosec B311
-    dated = list(
-        Partnership.objects.bilateral()
-        .filter(start__isnull=False)
-        .order_by("pk")
-        .values_list("pk", "kind", "status", "start")
-    )
-    kinds, statuses = [], []
-    for pk, kind, status, start in dated:
-        year = int(str(start)[:4])
-        if rng.random() < KIND_CHANGE_SHARE:
-            earlier = rng.choice(["friendship", "contact", "adoption"])
-            kinds.append(KindChange(partnership_id=pk, kind=earlier, date=str(year)))
-            if year < 2025:
-                later = str(rng.randint(year + 1, 2025))
-                kinds.append(KindChange(partnership_id=pk, kind=kind, date=later))
-        if rng.random() < STATUS_CHANGE_SHARE and year < 2025:
-            kinds_of_status = ["dormant", "suspended", "active"]
-            date = str(rng.randint(year + 1, 2025))
-            statuses.append(
-                StatusChange(partnership_id=pk, status=rng.choice(kinds_of_status), date=date)
-            )
-            if status != "active":
-                statuses.append(StatusChange(partnership_id=pk, status=status, date=date + "-12"))
-    KindChange.objects.bulk_create(kinds, batch_size=2000)
-    StatusChange.objects.bulk_create(statuses, batch_size=2000)
 
 
 def analyze():
