@@ -344,8 +344,8 @@ class SourceAdmin(HistoryAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    """What each run of ``import_partnerships``, ``import_municipalities`` or ``import_events``
-    brought in; written by the commands only.
+    """What each run of ``import_partnerships``, ``import_municipalities``, ``import_events``,
+    ``import_networks`` or ``import_changes`` brought in; written by the commands only.
 
     A run can be reverted ("Revert this import"): what it created goes again, see
     :meth:`ImportRun.revert`. Only superusers and those who may delete partnerships may.
@@ -361,6 +361,8 @@ class ImportRunAdmin(admin.ModelAdmin):
         "municipalities_matched",
         "partnerships_created",
         "events_created",
+        "memberships_created",
+        "changes_created",
         "duplicates_merged",
         "already_present",
         "reverted",
