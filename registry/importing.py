@@ -346,6 +346,17 @@ def _broken_field(lines):
     return field if state == "quoted" else None
 
 
+class _Mistakes(list):
+    """The RowErrors of one row, reported by calling it: ``error(column, message)``."""
+
+    def __init__(self, line):
+        super().__init__()
+        self.line = line
+
+    def __call__(self, name, message):
+        self.append(RowError(self.line, name, message))
+
+
 class RowParser:
     """Validates rows one by one, with the same messages for every row of a file.
 
@@ -362,14 +373,17 @@ class RowParser:
         self._choices = {}
 
     def parse(self, line, record):
-        """A valid Row, or a list of RowErrors."""
-        errors = []
+        """The valid row of ``record`` (what :meth:`check` makes of it), or the list of its
+        RowErrors: every mistake of the row, control characters first."""
+        error = _Mistakes(line)
+        if self.controls_ok(record, error):
+            row = self.check(line, record, error)
+            if not error:
+                return row
+        return list(error)
 
-        def error(name, message):
-            errors.append(RowError(line, name, message))
-
-        if not self.controls_ok(record, error):
-            return errors
+    def check(self, line, record, error):
+        """The valid Row; ``None`` after reporting a mistake through ``error``."""
         sides = [self._side(record, suffix, error) for suffix in ("a", "b")]
         kind = self.choice(record, "kind", KIND_SPELLINGS, Kind.OFFICIAL, error)
         status = self.choice(record, "status", STATUS_SPELLINGS, Status.ACTIVE, error)
@@ -381,8 +395,8 @@ class RowParser:
         a, b = sides
         if a and b and a.key == b.key:
             error("municipality_b", f"{b.name!r} would be partnered with itself")
-        if errors:
-            return errors
+        if error:
+            return None
         return Row(line, a, b, kind, status, start, end, source)
 
     def fast_parser(self, index):
@@ -1346,15 +1360,8 @@ class TownParser(RowParser):
 
         return parse
 
-    def parse(self, line, record):
-        """A valid Side (the town), or a list of RowErrors."""
-        errors = []
-
-        def error(name, message):
-            errors.append(RowError(line, name, message))
-
-        if not self.controls_ok(record, error):
-            return errors
+    def check(self, line, record, error):
+        """The valid Side (the town); ``None`` after reporting a mistake through ``error``."""
         name = self.name(record, "name", error)
         place = self.place(record, "country", error)
         kind = self.choice(record, "kind", TOWN_KIND_SPELLINGS, Municipality.Kind.CITY, error)
@@ -1366,8 +1373,8 @@ class TownParser(RowParser):
         if wikidata_id and not (wikidata_id[:1] == "Q" and wikidata_id[1:].isdigit()):
             error("wikidata_id", f"{wikidata_id!r} is not a Wikidata id (Q and digits, e.g. Q365)")
         source = self.text(record, "source", 500, error)
-        if errors:
-            return errors
+        if error:
+            return None
         country, home, search_in = place
         return Side(
             name,
@@ -1565,15 +1572,8 @@ class EventParser(RowParser):
         """None: every event row gets the full check."""
         return None
 
-    def parse(self, line, record):
-        """A valid EventRow, or a list of RowErrors."""
-        errors = []
-
-        def error(name, message):
-            errors.append(RowError(line, name, message))
-
-        if not self.controls_ok(record, error):
-            return errors
+    def check(self, line, record, error):
+        """The valid EventRow; ``None`` after reporting a mistake through ``error``."""
         kind = self.choice(record, "kind", EVENT_KIND_SPELLINGS, None, error)
         if not record.get("kind", "").strip():
             error("kind", "is empty")
@@ -1608,8 +1608,8 @@ class EventParser(RowParser):
                 b = self._town(record, "b", error)
                 if a and b and a.key == b.key:
                     error("municipality_b", f"{b.name!r} is the same town as {a.name!r}")
-        if errors:
-            return errors
+        if error:
+            return None
         return EventRow(
             line,
             kind,

@@ -118,15 +118,8 @@ class MemberParser(RowParser):
         """None: every member row gets the full check."""
         return None
 
-    def parse(self, line, record):
-        """A valid MemberRow, or a list of RowErrors."""
-        errors = []
-
-        def error(name, message):
-            errors.append(RowError(line, name, message))
-
-        if not self.controls_ok(record, error):
-            return errors
+    def check(self, line, record, error):
+        """The valid MemberRow; ``None`` after reporting a mistake through ``error``."""
         network = self.name(record, "network", error)
         name = self.name(record, "municipality", error)
         place = self.place(record, "country", error)
@@ -137,8 +130,8 @@ class MemberParser(RowParser):
             error("left", f"{left} is before it joined, {joined}")
         start = self.date(record, "start", error)
         source = self.text(record, "source", 500, error)
-        if errors:
-            return errors
+        if error:
+            return None
         country, home, search_in = place
         town = Side(name, _fold(name), country, home, search_in, region, line=line)
         return MemberRow(line, network, fold(network), town, joined, left, start, source)
@@ -383,15 +376,8 @@ class ChangeReport(Report):
 
 
 class ChangeParser(EventParser):
-    def parse(self, line, record):
-        """A valid ChangeRow, or a list of RowErrors."""
-        errors = []
-
-        def error(name, message):
-            errors.append(RowError(line, name, message))
-
-        if not self.controls_ok(record, error):
-            return errors
+    def check(self, line, record, error):
+        """The valid ChangeRow; ``None`` after reporting a mistake through ``error``."""
         date = self.date(record, "date", error)
         if not record.get("date", "").strip():
             error("date", "is empty")
@@ -426,8 +412,8 @@ class ChangeParser(EventParser):
             b = self._town(record, "b", error)
             if a and b and a.key == b.key:
                 error("municipality_b", f"{b.name!r} is the same town as {a.name!r}")
-        if errors:
-            return errors
+        if error:
+            return None
         return ChangeRow(line, given[0], value, date, source, slug, a, b, partnership_kind)
 
 
