@@ -1637,6 +1637,27 @@ class EventParser(RowParser):
         return Side(name, _fold(name), country, home, search_in, region)
 
 
+def _subject_lookups(rows):
+    """What :func:`_subject` finds the rows' partnerships in: a matcher of the towns the rows
+    name, the partnerships between towns of their countries by pair (kind and key), and every
+    partnership's key by slug; each read only when some row needs it."""
+    sides = [side for row in rows for side in (row.a, row.b) if side]
+    matcher = Matcher({pk for side in sides for pk in side.search_in}, slugs=False)
+    pairs = {}
+    if any(row.b for row in rows):
+        for pk, first, second, kind in (
+            Partnership.objects.filter(first__country__in=matcher.countries)
+            .order_by("pk")
+            .values_list("pk", "first_id", "second_id", "kind")
+            .iterator(chunk_size=10_000)
+        ):
+            pairs.setdefault(_pair(first, second), []).append((kind, pk))
+    slugs = {}
+    if any(row.slug for row in rows):
+        slugs = dict(Partnership.objects.order_by().values_list("slug", "pk").iterator(10_000))
+    return matcher, pairs, slugs
+
+
 @_without_cyclic_gc
 def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None):
     """Import events from the CSV ``data`` (bytes) into partnerships, networks and towns the
@@ -1653,20 +1674,7 @@ def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=No
     report = EventReport()
     parser = EventParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     rows = _parse_all(data, parser, report, EVENT_REQUIRED, EVENT_COLUMNS, progress)
-    sides = [side for row in rows for side in (row.a, row.b) if side]
-    matcher = Matcher({pk for side in sides for pk in side.search_in}, slugs=False)
-    pairs = {}
-    if any(row.b for row in rows):
-        for pk, first, second, kind in (
-            Partnership.objects.filter(first__country__in=matcher.countries)
-            .order_by("pk")
-            .values_list("pk", "first_id", "second_id", "kind")
-            .iterator(chunk_size=10_000)
-        ):
-            pairs.setdefault(_pair(first, second), []).append((kind, pk))
-    slugs = {}
-    if any(row.slug for row in rows):
-        slugs = dict(Partnership.objects.order_by().values_list("slug", "pk").iterator(10_000))
+    matcher, pairs, slugs = _subject_lookups(rows)
     found = []
     for row in rows:
         subject, problem = _subject(row, matcher, pairs, slugs)

@@ -39,12 +39,12 @@ from registry.importing import (
     _finish_errors,
     _fold,
     _insert,
-    _pair,
     _parse_all,
     _Plan,
     _Records,
     _reserve_ids,
     _subject,
+    _subject_lookups,
     _without_cyclic_gc,
     _write_sources,
     _write_towns,
@@ -437,20 +437,9 @@ def import_changes(data, *, file_name, skip_invalid=False, dry_run=False, user=N
     report = ChangeReport()
     parser = ChangeParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     rows = _parse_all(data, parser, report, CHANGE_REQUIRED, CHANGE_COLUMNS, progress)
-    sides = [side for row in rows for side in (row.a, row.b) if side]
-    matcher = Matcher({pk for side in sides for pk in side.search_in}, slugs=False)
-    pairs = {}
-    if any(row.b for row in rows):
-        for pk, first, second, kind in (
-            Partnership.objects.filter(first__country__in=matcher.countries)
-            .order_by("pk")
-            .values_list("pk", "first_id", "second_id", "kind")
-            .iterator(chunk_size=10_000)
-        ):
-            pairs.setdefault(_pair(first, second), []).append((kind, pk))
-    slugs, networks = {}, set()
-    if any(row.slug for row in rows):
-        slugs = dict(Partnership.objects.order_by().values_list("slug", "pk").iterator(10_000))
+    matcher, pairs, slugs = _subject_lookups(rows)
+    networks = set()
+    if slugs:
         networks = set(Partnership.objects.networks().values_list("pk", flat=True))
     found = []
     for row in rows:
