@@ -275,7 +275,7 @@ def _write_networks(report, plan, networks, members, *, user, file_name, data):
         duplicates_merged=report.duplicates_merged,
         already_present=report.already_present,
     )
-    _write_towns(run, plan.new_towns.values())
+    towns = _write_towns(run, plan.new_towns.values())
     new = [network for network in networks.values() if network.pk is None and network.members]
     if new:
         slugs = set(Partnership.objects.order_by().values_list("slug", flat=True))
@@ -309,9 +309,10 @@ def _write_networks(report, plan, networks, members, *, user, file_name, data):
         Membership,
         ["id", "partnership", "municipality", "joined", "left", "country_at_signing", "import_run"],
         memberships(),
+        written={Municipality: towns},
     )
-    _insert(Membership.sources.through, ["membership", "source"], links)
-    _analyze(Municipality, Partnership, Membership)
+    _insert(Membership.sources.through, ["membership", "source"], links, written={Membership: ids})
+    _analyze(Municipality, Partnership, Membership, needed=bool(plan.matched))
     if plan.matched:
         # Members do not count as partners by the ranking's rule today; the towns that gained
         # a membership are recounted all the same, as saving a membership does
@@ -513,8 +514,9 @@ def import_changes(data, *, file_name, skip_invalid=False, dry_run=False, user=N
                     for pk, row in zip(ids, rows, strict=True)
                     if row.source
                 ],
+                written={model: ids},
             )
-        _analyze(KindChange, StatusChange)
+        _analyze(KindChange, StatusChange, needed=False)
         data_changed()
     report.run, report.written = run, True
     return report

@@ -568,10 +568,16 @@ class Municipality(QuickDisplay, models.Model):
         REGION = "region", _("region, state or prefecture")
 
     name = models.CharField(_("local name"), max_length=200)
-    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    # Unique by a constraint in Meta, not unique=True: that would add a second index for
+    # LIKE on PostgreSQL, which nothing asks of a slug and every insert pays for.
+    slug = models.SlugField(_("slug"), max_length=200, db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.CITY)
     country = models.ForeignKey(
-        Country, models.PROTECT, related_name="municipalities", verbose_name=_("country")
+        Country,
+        models.PROTECT,
+        db_index=False,  # the index on (country, name_folded) in Meta serves it
+        related_name="municipalities",
+        verbose_name=_("country"),
     )
     region = models.ForeignKey(
         Region,
@@ -593,6 +599,7 @@ class Municipality(QuickDisplay, models.Model):
         models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta: nearly every town has none
         related_name="parts",
         verbose_name=_("part of"),
         help_text=_("The body it belongs to, e.g. Berlin for Berlin-Neukölln."),
@@ -602,6 +609,7 @@ class Municipality(QuickDisplay, models.Model):
         models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta, as for parent
         related_name="predecessors",
         verbose_name=_("merged into"),
         help_text=_("The municipality it became part of, e.g. Kouvola for Kuusankoski."),
@@ -634,7 +642,7 @@ class Municipality(QuickDisplay, models.Model):
         verbose_name=_("created by import"),
     )
     # Derived by registry.signals on every save, fixtures included.
-    name_folded = models.CharField(max_length=200, editable=False, db_index=True)
+    name_folded = models.CharField(max_length=200, editable=False)  # indexed in Meta
     partner_count = models.PositiveIntegerField(
         _("partnerships in force"),
         default=0,
@@ -650,8 +658,24 @@ class Municipality(QuickDisplay, models.Model):
         ordering = ["name"]
         verbose_name = _("municipality")
         verbose_name_plural = _("municipalities")
-        indexes = [models.Index(fields=["country", "name_folded"])]
+        # Only the indexes queries use, each once: an import of 200,000 towns maintains
+        # every one of them (bench/NOTES.md). Searches match inside names (LIKE '%…%'),
+        # which no B-tree serves, so no LIKE index; a foreign key that is nearly always
+        # empty gets a partial index over the rows that have one.
+        indexes = [
+            models.Index(fields=["country", "name_folded"]),
+            models.Index(fields=["name_folded"], name="municipality_name_folded"),
+            models.Index(
+                fields=["parent"], name="municipality_parent", condition=Q(parent__isnull=False)
+            ),
+            models.Index(
+                fields=["successor"],
+                name="municipality_successor",
+                condition=Q(successor__isnull=False),
+            ),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["slug"], name="municipality_unique_slug"),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
                 name="municipality_latitude_range",
@@ -686,6 +710,7 @@ class Municipality(QuickDisplay, models.Model):
             ),
             models.UniqueConstraint(
                 fields=["geonames_id"],
+                condition=Q(geonames_id__isnull=False),
                 name="municipality_unique_geonames_id",
                 violation_error_message=_("Another municipality has this GeoNames id."),
             ),
@@ -1155,10 +1180,10 @@ class Partnership(QuickDisplay, models.Model):
         OTHER = "other", _("other")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind, default=Kind.OFFICIAL)
-    slug = models.SlugField(
+    slug = models.SlugField(  # unique by a constraint in Meta, as Municipality.slug
         _("slug"),
         max_length=200,
-        unique=True,
+        db_index=False,
         blank=True,
         help_text=_("Left empty, it is made from the partners' names."),
     )
@@ -1187,6 +1212,7 @@ class Partnership(QuickDisplay, models.Model):
         models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta: set only where the country changed
         related_name="+",
         verbose_name=_("first partner's country at signing"),
     )
@@ -1206,6 +1232,7 @@ class Partnership(QuickDisplay, models.Model):
         models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta: set only where the country changed
         related_name="+",
         verbose_name=_("second partner's country at signing"),
     )
@@ -1217,6 +1244,7 @@ class Partnership(QuickDisplay, models.Model):
         models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta
         related_name="continued_by",
         verbose_name=_("continues"),
         help_text=_("An earlier partnership this one carries on, e.g. after a merger."),
@@ -1254,11 +1282,29 @@ class Partnership(QuickDisplay, models.Model):
         ordering = ["start", "slug"]
         verbose_name = _("partnership")
         verbose_name_plural = _("partnerships")
+        # As for Municipality: no LIKE index for the slug, partial indexes for the foreign
+        # keys that are nearly always empty.
         indexes = [
             models.Index(fields=["kind", "status"]),
             models.Index(fields=["start"]),
+            models.Index(
+                fields=["continues"],
+                name="partnership_continues",
+                condition=Q(continues__isnull=False),
+            ),
+            models.Index(
+                fields=["first_country_at_signing"],
+                name="partnership_first_then",
+                condition=Q(first_country_at_signing__isnull=False),
+            ),
+            models.Index(
+                fields=["second_country_at_signing"],
+                name="partnership_second_then",
+                condition=Q(second_country_at_signing__isnull=False),
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["slug"], name="partnership_unique_slug"),
             models.CheckConstraint(
                 condition=~Q(first=F("second")),
                 name="partnership_not_with_itself",

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from conftest import municipality
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from registry.models import AlternativeName, ImportRun, Municipality, Partnership, Source
 
@@ -199,6 +200,9 @@ def test_query_count_does_not_grow_with_rows(tmp_path, django_assert_num_queries
     municipality("Town 0")
     lines = [f"Town {n},DE,,,,,,,,source {n % 3}" for n in range(rows)]
     path = write(tmp_path, f"{HEADER}\n" + "\n".join(lines) + "\n")
-    with django_assert_num_queries(15):
+    # PostgreSQL: +3 per COPY (towns, their sources), which turns the database's per-row
+    # key checks off, back on, and checks the keys itself (registry.importing._copy); no
+    # ANALYZE (autovacuum's job there).
+    with django_assert_num_queries(15 if connection.vendor == "sqlite" else 20):
         run(path)
     assert Municipality.objects.count() == rows
