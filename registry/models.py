@@ -584,6 +584,7 @@ class Municipality(QuickDisplay, models.Model):
         models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,  # a partial index in Meta, as for parent
         related_name="municipalities",
         verbose_name=_("region"),
     )
@@ -635,6 +636,7 @@ class Municipality(QuickDisplay, models.Model):
     import_run = models.ForeignKey(
         ImportRun,
         models.SET_NULL,
+        db_index=False,  # looked up only to undo the import: see ImportRun.revert
         null=True,
         blank=True,
         editable=False,
@@ -665,6 +667,9 @@ class Municipality(QuickDisplay, models.Model):
         indexes = [
             models.Index(fields=["country", "name_folded"]),
             models.Index(fields=["name_folded"], name="municipality_name_folded"),
+            models.Index(
+                fields=["region"], name="municipality_region", condition=Q(region__isnull=False)
+            ),
             models.Index(
                 fields=["parent"], name="municipality_parent", condition=Q(parent__isnull=False)
             ),
@@ -1268,6 +1273,7 @@ class Partnership(QuickDisplay, models.Model):
     import_run = models.ForeignKey(
         ImportRun,
         models.SET_NULL,
+        db_index=False,  # looked up only to undo the import: see ImportRun.revert
         null=True,
         blank=True,
         editable=False,
@@ -1484,6 +1490,7 @@ class Membership(QuickDisplay, models.Model):
     import_run = models.ForeignKey(
         ImportRun,
         models.SET_NULL,
+        db_index=False,  # looked up only to undo the import: see ImportRun.revert
         null=True,
         blank=True,
         editable=False,
@@ -1651,6 +1658,7 @@ class KindChange(QuickDisplay, models.Model):
     import_run = models.ForeignKey(
         ImportRun,
         models.SET_NULL,
+        db_index=False,  # looked up only to undo the import: see ImportRun.revert
         null=True,
         blank=True,
         editable=False,
@@ -1697,6 +1705,7 @@ class StatusChange(QuickDisplay, models.Model):
     import_run = models.ForeignKey(
         ImportRun,
         models.SET_NULL,
+        db_index=False,  # looked up only to undo the import: see ImportRun.revert
         null=True,
         blank=True,
         editable=False,
@@ -1834,6 +1843,7 @@ class Event(QuickDisplay, models.Model):
     import_run = models.ForeignKey(
         ImportRun,
         models.SET_NULL,
+        db_index=False,  # looked up only to undo the import: see ImportRun.revert
         null=True,
         blank=True,
         editable=False,
