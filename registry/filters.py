@@ -586,8 +586,8 @@ class RankingFilter(BaseFilterSet):
             # Ranked by the view per page (QuerySet.dense_ranks), not by a window over all.
             return queryset.ranked().annotate_partners("partner_count")
         if stored:
-            return queryset.ranked_on(rule["day"]).with_dense_rank("partners_then")
-        return queryset.ranked_by(**rule).with_dense_rank("partners_then")
+            return queryset.ranked_on(rule["day"]).annotate_partners("partners_then")
+        return queryset.ranked_by(**rule).annotate_partners("partners_then")
 
 
 def reference_day(filterset):

@@ -90,16 +90,20 @@ class _Paginator(Paginator):
 
     def _first_page(self):
         """Page 1 and the count in one query, when the count is not cached yet: the count as
-        a subquery; for a grouped list (a ranking by the dated records), which computes every
-        group before it can sort them anyway, as a window over the groups."""
+        a subquery; for a grouped list, which computes every group before it can sort them
+        anyway, as a window over the groups; a list that counts its rows with them (a ranking
+        by the dated records, ``Municipality.objects.counting()``) annotates ``list_total``
+        itself."""
         queryset, query = self.object_list, self.object_list.query
-        if query.group_by is None and not query.distinct and not _aggregates(query):
-            total = queryset.order_by().values(_one=Value(1)).annotate(total=Count("*"))
-            counted = Subquery(total.values("total"), output_field=IntegerField())
-        else:
-            counted = Window(Count("*"))
-        rows = list(queryset.annotate(_list_total=counted)[: self.per_page])
-        count = rows[0]._list_total if rows else 0
+        if "list_total" not in query.annotations:
+            if query.group_by is None and not query.distinct and not _aggregates(query):
+                total = queryset.order_by().values(_one=Value(1)).annotate(total=Count("*"))
+                counted = Subquery(total.values("total"), output_field=IntegerField())
+            else:
+                counted = Window(Count("*"))
+            queryset = queryset.annotate(list_total=counted)
+        rows = list(queryset[: self.per_page])
+        count = rows[0].list_total if rows else 0
         caching.put("count", count, *self.count_key)
         self.count = count
         return self._get_page(rows, 1, self)

@@ -1,6 +1,7 @@
 """Integrity rules: each one enforced by the database and explained by ``clean()``."""
 
 import datetime
+import random
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from registry.models import (
     KindChange,
     Membership,
     Municipality,
+    Participation,
     Partnership,
     Source,
     StatusChange,
@@ -500,6 +502,69 @@ def test_ranked_on_counts_each_partnership_once_with_dense_order(koeln, liverpoo
         for m in Municipality.objects.ranked_on(datetime.date(1960, 12, 31))
     ]
     assert ranking_1960 == [("Köln", 1), ("Liverpool", 1)]
+
+
+def _recount(towns, partnerships, domestic):
+    """The ranking by a count in Python: each town's participations in ``partnerships``,
+    the most first, equal counts by name; dense ranks; how many are ranked."""
+    counts = {}
+    for part in Participation.objects.filter(partnership__in=partnerships):
+        if domestic == "only" and part.domestic is not True:
+            continue
+        if domestic == "exclude" and part.domestic is True:
+            continue
+        counts[part.municipality_id] = counts.get(part.municipality_id, 0) + 1
+    listed = sorted(
+        (town for town in towns if town.pk in counts),
+        key=lambda town: (-counts[town.pk], town.name, town.pk),
+    )
+    ranks, rank, previous = [], 0, None
+    for town in listed:
+        if counts[town.pk] != previous:
+            rank, previous = rank + 1, counts[town.pk]
+        ranks.append((town.name, counts[town.pk], rank))
+    return ranks, len(listed)
+
+
+@pytest.mark.parametrize("domestic", ["include", "exclude", "only"])
+@pytest.mark.parametrize("code", [None, "DE"])
+def test_counting_groups_before_joining_and_ranks_as_a_recount(domestic, code):
+    """``counting()`` groups the participations by town before it joins the towns: the
+    same counts, dense ranks, order (equal counts by name) and total as a recount in Python,
+    among the towns of one country when filtered so, with joint partners and network
+    members and partnerships that do not count."""
+    rng = random.Random(1970)  # noqa: S311 - test data, not a secret
+    towns = [
+        municipality(f"Town {number:02d}", rng.choice(["DE", "DE", "FR", "PL"]))
+        for number in range(40)
+    ]
+    pairs = set()
+    while len(pairs) < 90:
+        first, second = rng.sample(towns, 2)
+        kind = rng.choice([Kind.OFFICIAL, Kind.OFFICIAL, Kind.FRIENDSHIP])
+        if (frozenset((first, second)), kind) in pairs:
+            continue
+        pairs.add((frozenset((first, second)), kind))
+        link = partnership(first, second, kind=kind, start=str(rng.randint(1950, 1990)))
+        if rng.random() < 0.1:
+            joint = rng.choice([town for town in towns if town not in (first, second)])
+            Membership.objects.create(partnership=link, municipality=joint, side="second")
+    network("A ring", *rng.sample(towns, 5), start="1960")
+    day = datetime.date(1975, 12, 31)
+    base = Municipality.objects.filter(country__code=code) if code else Municipality.objects
+    ranking = base.ranked_by(day=day, kind=Kind.OFFICIAL, domestic=domestic)
+    counted = list(ranking)
+    held = Partnership.objects.bilateral().held_on(day, kind=Kind.OFFICIAL)
+    mine = [town for town in towns if code is None or town.country.code == code]
+    expected, total = _recount(mine, held, domestic)
+    assert [(town.name, town.partners_then, town.rank) for town in counted] == expected
+    assert {town.list_total for town in counted} == {total}
+    assert len({rank for _, _, rank in expected}) < len(expected)  # there are ties
+    # As a paginator reads it (a count, the far end reversed) and inside another query.
+    assert ranking.count() == total
+    from_the_end = ranking.order_by("-partners_then", "name", "pk").reverse()[:3]
+    assert [(t.name, t.partners_then, t.rank) for t in from_the_end] == expected[:-4:-1]
+    assert Municipality.objects.filter(pk__in=ranking.values("pk")).count() == total
 
 
 @pytest.mark.parametrize(

@@ -97,6 +97,40 @@ def test_ranking_within_a_country_ranks_among_its_towns(client, record):
     ]
 
 
+def test_a_past_ranking_within_a_country_ranks_and_counts_among_its_towns(client):
+    """A past ranking filtered by country: the country's towns alone are counted, ranked
+    and totalled (Lille, with more partners, neither takes rank 1 nor adds to the total),
+    equal counts in order of name."""
+    koeln, bonn, aachen = municipality("Köln"), municipality("Bonn"), municipality("Aachen")
+    lille = municipality("Lille", "FR")
+    for number in range(3):
+        partnership(koeln, municipality(f"Ville {number}", "FR"), start="1960")
+    for number in range(4):
+        partnership(lille, municipality(f"Città {number}", "IT"), start="1960")
+    partnership(bonn, municipality("Oxford", "GB"), start="1947")
+    partnership(aachen, municipality("Reims", "FR"), start="1967")
+    partnership(municipality("Dresden"), municipality("Coventry", "GB"), start="1971")
+
+    def count(response):
+        return re.search(r'<p class="count">(.*?)</p>', response.content.decode()).group(1)
+
+    germany = get(client, "/rankings/?on=1970&country=DE")
+    assert rows(germany, "ranking") == [
+        ["1", "Köln", "Germany", "3"],
+        ["2", "Aachen", "Germany", "1"],
+        ["2", "Bonn", "Germany", "1"],
+    ]
+    assert count(germany) == "3 municipalities with partners on Dec. 31, 1970"
+    everywhere = get(client, "/rankings/?on=1970")
+    assert rows(everywhere, "ranking")[:4] == [
+        ["1", "Lille", "France", "4"],
+        ["2", "Köln", "Germany", "3"],
+        ["3", "Aachen", "Germany", "1"],
+        ["3", "Bonn", "Germany", "1"],
+    ]
+    assert count(everywhere) == "13 municipalities with partners on Dec. 31, 1970"
+
+
 def test_ranking_can_leave_out_or_keep_only_domestic_partners(client, record):
     assert rows(get(client, "/rankings/?domestic=only"), "ranking") == [
         ["1", "Köln", "Germany", "2"],
