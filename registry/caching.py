@@ -33,6 +33,8 @@ from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from registry.models import name_choices
+
 VERSION_KEY = "registry:data-version"
 REFERENCE_VERSION_KEY = "registry:reference-version"
 # What the filter forms offer as choices; a change of these replaces both versions.
@@ -152,18 +154,21 @@ def put(name, value, *parts, version_key=VERSION_KEY):
 
 class CachedChoiceIterator(ModelChoiceIterator):
     """The choices of a model choice field, read from the cache rather than a query each time
-    a form is shown (the countries of every filter form). Labels follow the active language."""
+    a form is shown (the countries of every filter form): ``(value, name)`` pairs, the names
+    in the active language (:func:`registry.models.name_choices`; countries and themes, the
+    :data:`REFERENCE_MODELS`, name themselves so)."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        queryset = self.queryset
-        label = f"{queryset.model._meta.label}:{queryset.query}"
-        objects = get_or_compute(
-            "choices", lambda: list(queryset), label, version_key=REFERENCE_VERSION_KEY
+        queryset, value = self.queryset, self.field.to_field_name or "pk"
+        label = f"{queryset.model._meta.label}:{value}:{queryset.query}"
+        yield from get_or_compute(
+            "choices",
+            lambda: name_choices(queryset, value),
+            label,
+            version_key=REFERENCE_VERSION_KEY,
         )
-        for obj in objects:
-            yield self.choice(obj)
 
     def __len__(self):
         return sum(1 for _choice in self)

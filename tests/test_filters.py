@@ -1,14 +1,19 @@
 """Search, filters, sorting and pages of the public lists; every bad parameter gets a 400."""
 
+import html
+import re
+
 import pytest
 from conftest import country, municipality, network, partnership
 from django import forms
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from pages import column, errors, page, rows
 
 from registry.filters import MunicipalityFilter, PartnershipFilter, QuickSelect, RankingFilter
 from registry.models import (
     AlternativeName,
+    Country,
     Event,
     KindChange,
     Membership,
@@ -386,6 +391,36 @@ def test_the_quick_drop_down_writes_what_djangos_writes(choices, value, attrs):
     assert QuickSelect(choices=choices).render("country", value, attrs) == forms.Select(
         choices=choices
     ).render("country", value, attrs)
+
+
+def _options(response, name):
+    """The (value, text) of every option of the drop-down ``name``."""
+    select = re.search(
+        rf'<select name="{name}"[^>]*>(.*?)</select>', response.content.decode(), re.S
+    )
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))
+    return [(html.unescape(value), html.unescape(text)) for value, text in options]
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_drop_downs_of_countries_and_themes_name_them_as_the_records_do(client, language):
+    """Read as plain values, not a model instance each: every country and theme, with the
+    value and the name (in the page's language) that the records give; a German name left
+    empty falls back to the English one."""
+    Country.objects.create(code="XA", name_en="Atlantis & Co", name_de="")
+    Theme.objects.create(slug="chess", name_en="Chess", name_de="Schach")
+    Theme.objects.create(slug="kites", name_en="Kites <flying>", name_de="")
+    response = client.get("/partnerships/", headers={"accept-language": language})
+    with translation.override(language):
+        countries = [(c.code, str(c)) for c in Country.objects.all()]
+        themes = [(t.slug, str(t)) for t in Theme.objects.all()]
+    assert _options(response, "country")[1:] == countries
+    assert _options(response, "at_signing")[1:] == countries
+    assert _options(response, "theme")[1:] == themes
+    assert ("XA", "Atlantis & Co") in countries
+    assert len(countries) > 200
+    assert ("chess", "Schach" if language == "de" else "Chess") in themes
+    assert ("kites", "Kites <flying>") in themes
 
 
 def test_every_filter_forms_plain_drop_downs_are_quick():
