@@ -48,7 +48,7 @@ def _escape(value):
     return html.escape(str(value))
 
 
-def _text(value):
+def template_text(value):
     """A value as ``{{ value }}`` writes it: localized, then escaped unless marked safe."""
     if not isinstance(value, str):
         value = localize(value)
@@ -68,12 +68,12 @@ class QuickSelect(forms.Select):
         if self.allow_multiple_selected:
             attrs["multiple"] = True
         values = self.format_value(value)
-        html = [f'<select name="{_text(name)}"{_attrs(attrs)}>']
+        html = [f'<select name="{template_text(name)}"{_attrs(attrs)}>']
         has_selected = False
         for option_value, option_label in self.choices:
             group = isinstance(option_label, (list, tuple))
             if group:
-                html.append(f'\n  <optgroup label="{_text(option_value)}">')
+                html.append(f'\n  <optgroup label="{template_text(option_value)}">')
                 options = option_label
             else:
                 options = [("" if option_value is None else option_value, option_label)]
@@ -84,7 +84,7 @@ class QuickSelect(forms.Select):
                 has_selected |= selected
                 html.append(
                     f'\n  <option value="{_escape(subvalue)}"{" selected" if selected else ""}>'
-                    f"{_text(sublabel)}</option>\n"
+                    f"{template_text(sublabel)}</option>\n"
                 )
             if group:
                 html.append("\n  </optgroup>")

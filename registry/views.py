@@ -26,6 +26,7 @@ from registry.filters import (
     NetworkFilter,
     PartnershipFilter,
     RankingFilter,
+    template_text,
 )
 from registry.models import Country, Event, Municipality, Partnership
 
@@ -557,6 +558,20 @@ def _rule_text(rule):
     ) % {"kind": kind, "status": status, "domestic": domestic, "when": when}
 
 
+def _ranking_rows(municipalities):
+    """The rows of the ranking's table, written in Python as the template's loop wrote them
+    (50 rows of five ``{{ }}`` each took 1.3 ms of an uncached ranking's 14, this 0.2)."""
+    return SafeString(
+        "".join(
+            f'\n      <tr><td class="number">{template_text(town.rank)}</td>'
+            f'<td><a href="{template_text(town.get_absolute_url())}">{template_text(town.name)}'
+            f"</a></td><td>{template_text(town.country.name)}</td>"
+            f'<td class="number">{template_text(town.partners)}</td></tr>\n      '
+            for town in municipalities
+        )
+    )
+
+
 @caching.cached_page
 def ranking(request):
     filterset = RankingFilter(request.GET, queryset=Municipality.objects.all())
@@ -586,7 +601,9 @@ def ranking(request):
         page = _page(request, ranked, cache_rows=True, prepare=ranks)
     except Invalid as error:
         return _invalid(request, "registry/ranking.html", context, error)
-    return render(request, "registry/ranking.html", {**context, "page": page, "errors": []})
+    rows = _ranking_rows(page.object_list)
+    context = {**context, "page": page, "rows": rows, "errors": []}
+    return render(request, "registry/ranking.html", context)
 
 
 def _country_tables():
