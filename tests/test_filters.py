@@ -6,11 +6,20 @@ import re
 import pytest
 from conftest import country, municipality, network, partnership
 from django import forms
+from django.forms import BoundField
 from django.utils import translation
 from django.utils.safestring import mark_safe
 from pages import column, errors, page, rows
 
-from registry.filters import MunicipalityFilter, PartnershipFilter, QuickSelect, RankingFilter
+from registry.filters import (
+    AwardFilter,
+    FilterForm,
+    MunicipalityFilter,
+    NetworkFilter,
+    PartnershipFilter,
+    QuickSelect,
+    RankingFilter,
+)
 from registry.models import (
     AlternativeName,
     Country,
@@ -421,6 +430,50 @@ def test_the_drop_downs_of_countries_and_themes_name_them_as_the_records_do(clie
     assert len(countries) > 200
     assert ("chess", "Schach" if language == "de" else "Chess") in themes
     assert ("kites", "Kites <flying>") in themes
+
+
+class _Odd(FilterForm):
+    required_css_class = "required"
+    name = forms.CharField(label="Name?", help_text="<b>bold</b> & more", max_length=3)
+    choice = forms.ChoiceField(
+        choices=[("a", "A & B")], label="Pick <one>", label_suffix=" →", required=False
+    )
+    radio = forms.ChoiceField(choices=[("x", "X")], widget=forms.RadioSelect, required=False)
+    own_id = forms.CharField(widget=forms.TextInput(attrs={"id": "mine"}), required=False)
+    unlabelled = forms.CharField(label="", required=False)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize(
+    "form_class", [MunicipalityFilter, PartnershipFilter, NetworkFilter, AwardFilter, RankingFilter]
+)
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"country": "de", "on": "1970", "q": "Köln", "sort": "name"},
+        {"country": "ZZ", "kind": "bogus", "status": "x", "domestic": "maybe", "on": "abc"},
+        {"founded_from": "x", "founded_to": "1900", "theme": "nope", "level": "gold"},
+    ],
+)
+def test_the_quick_field_groups_write_what_djangos_write(form_class, data, language):
+    with translation.override(language):
+        form = form_class(data).form
+        form.is_valid()
+        for field in form:
+            assert field.as_field_group() == BoundField.as_field_group(field), field.name
+
+
+@pytest.mark.parametrize("data", [{}, {"name": "toolong", "choice": "z", "radio": "y"}])
+def test_the_quick_field_groups_write_what_djangos_write_for_any_field(data):
+    """Required fields with their class, a label ending in punctuation, a label suffix of
+    the field's own, help text as HTML, a fieldset (Django's own), an id of the widget's, no
+    label at all."""
+    form = _Odd(data)
+    form.is_valid()
+    for field in form:
+        assert field.as_field_group() == BoundField.as_field_group(field), field.name
+    assert 'class="required"' in form["name"].as_field_group()
 
 
 def test_every_filter_forms_plain_drop_downs_are_quick():
