@@ -20,7 +20,6 @@ import gc
 import hashlib
 import io
 import itertools
-import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -1234,21 +1233,22 @@ def _copy(cursor, opts, fields, rows, written):
             for row in rows:
                 copy.write_row(row)
         return
-    keys_of = operator.itemgetter(*(at for at, _ in references))
-    seen = set()
-    with cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
-            seen.add(keys_of(row))
-    cursor.execute("SELECT set_config('session_replication_role', %s, true)", [role])
-    by_column = zip(*seen, strict=True) if len(references) > 1 else [seen]
+    # The keys to check, each once: not those of rows written by this transaction.
     checks = []
-    for (_, key), values in zip(references, by_column, strict=False):  # none if no rows
+    for at, key in references:
         known = written.get(key.related_model, ())
         if not isinstance(known, range | set | frozenset):
             known = set(known)
-        if keys := {value for value in values if value is not None and value not in known}:
-            checks.append((key, keys))
+        checks.append((at, key, known, set()))
+    with cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+            for at, _, known, keys in checks:
+                value = row[at]
+                if value is not None and value not in known:
+                    keys.add(value)
+    cursor.execute("SELECT set_config('session_replication_role', %s, true)", [role])
+    checks = [(key, keys) for _, key, _, keys in checks if keys]
     _check_references(cursor, opts, checks)
 
 
