@@ -5,6 +5,7 @@ and import matching behave the same on SQLite and PostgreSQL (the key is compute
 and stored beside the name, not left to a database collation).
 """
 
+import functools
 import unicodedata
 
 # Letters that Unicode does not decompose into a base letter and a mark.
@@ -36,15 +37,27 @@ _SPECIAL = str.maketrans(
 )
 
 
+def _dropped(char):
+    """Combining accents and invisible format characters (zero-width space, bidi marks)."""
+    return unicodedata.combining(char) or unicodedata.category(char) == "Cf"
+
+
+@functools.cache
+def _drop_table():
+    """``str.translate`` table deleting what :func:`_dropped` drops in the Basic
+    Multilingual Plane: made once (about 30 ms), then a name is folded without a Python
+    step per character."""
+    return dict.fromkeys(code for code in range(0x10000) if _dropped(chr(code)))
+
+
 def fold(text):
     """Lower-case ``text`` without accents and with single spaces."""
     text = unicodedata.normalize("NFKD", str(text).translate(_SPECIAL))
-    # Drop combining accents and invisible format characters (zero-width space, bidi marks).
-    text = "".join(
-        char
-        for char in text
-        if not unicodedata.combining(char) and unicodedata.category(char) != "Cf"
-    )
+    if not text.isascii():
+        if max(text) < "\U00010000":
+            text = text.translate(_drop_table())
+        else:
+            text = "".join(char for char in text if not _dropped(char))
     return " ".join(text.casefold().split())
 
 

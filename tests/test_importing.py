@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import unicodedata
 
 import pytest
 from conftest import municipality, network, partnership
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from registry.importing import _fold, _slug
 from registry.models import AlternativeName, ImportRun, Municipality, Partnership, Source
-from registry.text import fold
+from registry.text import _SPECIAL, fold
 
 pytestmark = pytest.mark.django_db
 
@@ -456,3 +457,29 @@ def test_stored_partner_counts_equal_a_full_recount_after_an_import(tmp_path):
     assert dict(Municipality.objects.values_list("name", "partner_count")) == stored
     # Eight of the 32 combinations count (official or no kind, active or no status).
     assert (stored["Köln"], stored["Lille"], stored["Town 0"], stored["Ville 1"]) == (9, 9, 2, 2)
+
+
+def _fold_char_by_char(text):
+    """fold() as it was written first: each character of the decomposition looked at."""
+    text = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
+    text = "".join(
+        char
+        for char in text
+        if not unicodedata.combining(char) and unicodedata.category(char) != "Cf"
+    )
+    return " ".join(text.casefold().split())
+
+
+@given(st.text())
+def test_fold_drops_accents_and_format_characters_as_the_definition_says(text):
+    assert fold(text) == _fold_char_by_char(text)
+
+
+def test_fold_examples():
+    assert [fold(name) for name in ("Köln", "KOŠICE", "Łódź", "Mont\u200bbéliard", "𝐊öln")] == [
+        "koln",
+        "kosice",
+        "lodz",
+        "montbeliard",
+        "koln",
+    ]
