@@ -1275,7 +1275,7 @@ def _check_references(cursor, opts, checks):
         "k%d AS (SELECT 1 FROM %s WHERE %s = ANY(%%s) FOR KEY SHARE)" % (n, *target(key))  # noqa: S608, UP031 (model names)  # nosec B608
         for n, (key, _) in enumerate(checks)
     )
-    counts = " UNION ALL ".join(f"SELECT {n}, COUNT(*) FROM k{n}" for n in range(len(checks)))  # noqa: S608
+    counts = " UNION ALL ".join(f"SELECT {n}, COUNT(*) FROM k{n}" for n in range(len(checks)))  # noqa: S608  # nosec B608
     cursor.execute(f"WITH {locked} {counts}", [list(keys) for _, keys in checks])  # nosec B608
     for n, found in sorted(cursor.fetchall()):
         key, keys = checks[n]
