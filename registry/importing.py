@@ -1237,14 +1237,10 @@ def _copy(cursor, opts, fields, rows, written):
         role, switched = cursor.fetchone()
         if switched is None:
             role = None
-    if role is None:
-        with cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    # The keys to check, each once: not those of rows written by this transaction.
+    # The keys to check here, each once: not those of rows written by this transaction
+    # (none where the database checks them).
     checks = []
-    for at, key in references:
+    for at, key in references if role is not None else ():
         known = written.get(key.related_model, ())
         if not isinstance(known, range | set | frozenset):
             known = set(known)
@@ -1256,6 +1252,8 @@ def _copy(cursor, opts, fields, rows, written):
                 value = row[at]
                 if value is not None and value not in known:
                     keys.add(value)
+    if role is None:
+        return
     cursor.execute("SELECT set_config('session_replication_role', %s, true)", [role])
     checks = [(key, keys) for _, key, _, keys in checks if keys]
     _check_references(cursor, opts, checks)

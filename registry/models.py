@@ -476,10 +476,6 @@ class MunicipalityQuerySet(models.QuerySet):
         what a page deep in the stored ranking needs is :func:`dense_ranks` instead."""
         return self.annotate(rank=Window(DenseRank(), order_by=F("partners").desc()))
 
-    def with_dense_rank(self, field="partner_count"):
-        """Annotate ``partners`` (the count in ``field``) and its dense ``rank``."""
-        return self.annotate_partners(field).with_rank()
-
     def dense_ranks(self, rows, first_page):
         """Give ``rows``, a page of this ranking (``partners`` annotated, the most first), their
         dense ``rank``: the number of distinct counts above the page's first (none on the

@@ -260,7 +260,7 @@ def test_every_page_of_a_list_is_the_slice_of_the_whole_in_order(rf):
             partnership(partner, municipality(f"Other {number} {other}", "PL"))
         partnership(koeln, partner)
     request = rf.get("/rankings/")
-    queryset = Municipality.objects.ranked().with_dense_rank()
+    queryset = Municipality.objects.ranked().annotate_partners().with_rank()
     whole = [
         (m.name, m.rank, m.partners) for m in queryset.order_by("-partner_count", "name", "pk")
     ]
