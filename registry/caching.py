@@ -18,7 +18,6 @@ Django's: local memory by default, Redis (shared by every app server) when ``RED
 """
 
 import hashlib
-import re
 import uuid
 from functools import wraps
 from urllib.parse import urlencode
@@ -29,8 +28,8 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.forms.models import ModelChoiceIterator
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
 from registry.models import name_choices
@@ -97,25 +96,20 @@ def get_or_compute(name, compute, *parts, version_key=VERSION_KEY):
     return value
 
 
-# The value of the CSRF token's hidden field, as ``{% csrf_token %}`` writes it. Whatever a
-# user wrote is escaped (a quotation mark becomes &quot;), so only the tag can match.
-_CSRF_VALUE = re.compile(
-    r'(?<=<input type="hidden" name="csrfmiddlewaretoken" value=")[^"<>]*(?=")'
-)
-
-
 def cached_page(view):
     """Cache the whole HTML page a public view answers with, until the data changes.
 
     A page depends on nothing but the data, the language, the day (rankings "as of today",
     this year's anniversaries), its path and its query string: the key carries all of them.
-    The CSRF token of the language switcher is the one part of a page that belongs to its
-    visitor: it is cut out of the stored page and each visitor's own token is put in its
-    place, so the switch works for everyone and no token is ever served to another visitor.
+    It is the same for every visitor: the language switch needs no CSRF token
+    (``twinning.views``), and a page that did show the visitor's token is never stored. Each
+    answer says ``Vary: Cookie`` (the language cookie chooses the language) besides the
+    ``Accept-Language`` that LocaleMiddleware adds, so a shared cache in front keeps the
+    languages apart too (downloads and error pages, made afresh, say so as well).
 
     Only a successful HTML answer to GET or HEAD is stored; downloads, errors (400, 404) and
     anything that sets a cookie are made afresh each time. Middleware (security headers,
-    language, cookies) still runs for every response, cached or not.
+    language) still runs for every response, cached or not.
     """
 
     @wraps(view)
@@ -125,18 +119,19 @@ def cached_page(view):
         page_key = key("page", request.get_full_path(), timezone.localdate())
         stored = cache.get(page_key)
         if stored is not None:
-            segments, headers = stored
-            content = get_token(request).join(segments) if len(segments) > 1 else segments[0]
+            content, headers = stored
             return HttpResponse(content, headers=headers)
         response = view(request, *args, **kwargs)
+        patch_vary_headers(response, ("Cookie",))
         if (
             response.status_code == 200
             and not response.streaming
             and not response.cookies
             and response.get("Content-Type", "").startswith("text/html")
+            # get_token() marks the request so: the page holds this visitor's CSRF token.
+            and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
         ):
-            segments = _CSRF_VALUE.split(response.content.decode(response.charset))
-            cache.set(page_key, (segments, dict(response.headers)), TIMEOUT)
+            cache.set(page_key, (response.content, dict(response.headers)), TIMEOUT)
         return response
 
     return cached_view
