@@ -4,17 +4,24 @@
     .venv/bin/python bench/benchmark.py --database sqlite --scale 0.01 --runs 1 --duration 2
 
 For each database it builds the world (``bench/worldgen.py``: PostgreSQL database
-``twinning_bench``, dropped and created again; SQLite ``bench/.data/bench-<scale>.sqlite3``),
-unless ``--reuse`` finds one built at the same scale. Then, for every public page and the two
-admin changelists (logged in as a superuser):
+``twinning_bench``, dropped and created again; SQLite
+``bench/.data/twinning_bench-<scale>.sqlite3``), unless ``--reuse`` finds one built at the same
+scale and seed (``bench/.data/postgres.built``, ``bench/.data/sqlite-<scale>.built``). Then,
+for every public page and the two admin changelists (logged in as a superuser):
 
 - queries and the in-process median time (Django's test client, cache off);
 - under load: gunicorn with 2 sync workers and production settings, wrk with 8 connections
   on 127.0.0.1 for ``--duration`` seconds, ``--runs`` times, medians of requests/s and p99;
   once with the cache as configured (local memory) and once with ``CACHE_BACKEND=dummy``;
-- in the same run, two baselines under the same load: a Django view that returns a constant
+- two baselines under the same load: a Django view that returns a constant
   (``bench/baseline_django.py``) and the ranking's SQL served by a bare WSGI app
-  (``bench/baseline_psycopg.py``); every page's requests/s is given as a share of them;
+  (``bench/baseline_psycopg.py``). This machine's speed drifts by a fifth within minutes, so
+  a baseline is measured next to every page rather than once: four servers stay up (the two
+  baselines, the site cached and uncached), each idle while another is loaded, and each run
+  of a page is the constant view, the page cached, the raw SQL, the page uncached, one after
+  the other. A page's share of a baseline is the median over its runs of its requests/s
+  divided by those of the baseline run just before it; the baselines' own rows are the
+  medians of all their runs;
 - the import: ``import_partnerships`` of the world's list against ``loaddata`` of the same
   records (rows/s and peak memory of each command, Django start-up included).
 
@@ -23,6 +30,7 @@ The targets of issue 5 are checked and marked PASS or FAIL. The table goes to st
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -285,15 +293,23 @@ def _get(url):
         pass  # 404 or the like: answered all the same
 
 
-def load(binary, server, path, args, cookie=None):
-    """Median requests/s and median p99 of ``--runs`` wrk runs, after a warm-up; each run
-    starts on an idle server."""
+def warm(binary, server, path, cookie=None):
+    """One short wrk run, not counted: the workers import, compile templates and fill their
+    caches before the runs that count."""
     wrk(binary, server.url(path), 1, cookie)
-    runs = []
-    for _ in range(args.runs):
-        drain(server)
-        runs.append(wrk(binary, server.url(path), args.duration, cookie))
     drain(server)
+
+
+def once(binary, server, path, args, cookie=None):
+    """One wrk run of ``--duration`` seconds, on a server left idle after it: the servers
+    share the cores, so one still answering a backlog would slow the next one measured."""
+    result = wrk(binary, server.url(path), args.duration, cookie)
+    drain(server)
+    return result
+
+
+def medians(runs):
+    """Median requests/s and median p99 of wrk runs, and their failed requests in all."""
     return {
         "rps": statistics.median(r[0] for r in runs),
         "p99": statistics.median(r[1] for r in runs),
@@ -327,14 +343,30 @@ def database_url(engine, scale, name=PG_DATABASE):
     return f"sqlite:///{DATA / f'{name}-{scale:g}.sqlite3'}"
 
 
+def built_marker(engine, scale):
+    """The file saying which world a database holds: SQLite has a file per scale, PostgreSQL
+    one database for every scale."""
+    return DATA / ("postgres.built" if engine == "postgres" else f"sqlite-{scale:g}.built")
+
+
+# SQLite's one marker for every scale, from before there was one per scale. It is still
+# believed for the scale it names, and removed when that scale is built again.
+SQLITE_MARKER_BEFORE = DATA / "sqlite.built"
+
+
 def build(engine, args):
     url = database_url(engine, args.scale)
-    marker = DATA / f"{engine}.built"
+    marker = built_marker(engine, args.scale)
     wanted = f"scale={args.scale:g} seed={args.seed}"
-    if args.reuse and marker.exists() and marker.read_text() == wanted:
+    markers = [marker] + ([SQLITE_MARKER_BEFORE] if engine == "sqlite" else [])
+    this_scale = f"scale={args.scale:g} "
+    saying = [m for m in markers if m.exists() and m.read_text().startswith(this_scale)]
+    # (stripped: a marker written by hand may end in a newline)
+    if args.reuse and any(m.read_text().strip() == wanted for m in saying):
         print(f"{engine}: reusing the world built at {wanted}", file=sys.stderr)
         return url, None
-    marker.unlink(missing_ok=True)
+    for stale in saying + [marker]:
+        stale.unlink(missing_ok=True)
     print(f"{engine}: building the world at scale {args.scale:g} ...", file=sys.stderr)
     started = time.perf_counter()
     run(
@@ -357,7 +389,7 @@ def measure(engine, args, binary):
     env = environment(url)
     manage(env, "migrate", "-v0")  # a reused world gets the migrations added since
     manage(env, "collectstatic", "--noinput", "-v0")
-    sql_file = DATA / f"ranking-{engine}.sql"
+    sql_file = DATA / f"ranking-{engine}-{args.scale:g}.sql"
     print(f"{engine}: pages in process ...", file=sys.stderr)
     output = run(
         [sys.executable, __file__, "--in-process", f"--runs={args.runs}", f"--sql={sql_file}"],
@@ -367,28 +399,68 @@ def measure(engine, args, binary):
     ).stdout
     measured = json.loads(output.strip().splitlines()[-1])
     rows, session = measured["pages"], measured["session"]
-    log = DATA / f"gunicorn-{engine}.log"
+    log = DATA / f"gunicorn-{engine}-{args.scale:g}.log"
     log.unlink(missing_ok=True)
-    baselines = {}
-    print(f"{engine}: baselines under load ...", file=sys.stderr)
-    with Gunicorn("bench.baseline_django:application", env, log) as server:
-        baselines["constant"] = load(binary, server, "/", args)
-    with Gunicorn(
-        "bench.baseline_psycopg:application", {**env, "BASELINE_SQL": str(sql_file)}, log
-    ) as server:
-        baselines["raw"] = load(binary, server, "/", args)
-    for mode, extra in (("cached", {}), ("uncached", {"CACHE_BACKEND": "dummy"})):
-        print(f"{engine}: pages under load, {mode} ...", file=sys.stderr)
-        with Gunicorn("twinning.wsgi:application", {**env, **extra}, log) as server:
-            for row in rows:
-                row[mode] = load(
-                    binary, server, row["path"], args, session if row["admin"] else None
-                )
+    baselines = under_load(engine, rows, session, env, sql_file, log, binary, args)
     result = {"engine": engine, "pages": rows, "baselines": baselines, "build": build_seconds}
     if not args.skip_import:
         print(f"{engine}: import against loaddata ...", file=sys.stderr)
         result["import"] = import_against_loaddata(engine, args)
     return result
+
+
+# Each page's mode, the baseline measured just before it in every run, and what that one serves.
+PAIRS = (("cached", "constant"), ("uncached", "raw"))
+
+
+def under_load(engine, rows, session, env, sql_file, log, binary, args):
+    """Every page under load, cached and uncached, each run next to a run of its baseline.
+
+    Fills each row's ``cached`` and ``uncached`` (medians of requests/s and p99, the median
+    of the runs' shares of their baselines, and the runs themselves) and returns the baselines'
+    medians over all their runs.
+    """
+    apps = {
+        "constant": ("bench.baseline_django:application", env),
+        "cached": ("twinning.wsgi:application", env),
+        "raw": ("bench.baseline_psycopg:application", {**env, "BASELINE_SQL": str(sql_file)}),
+        "uncached": ("twinning.wsgi:application", {**env, "CACHE_BACKEND": "dummy"}),
+    }
+    baseline_runs = {baseline: [] for _, baseline in PAIRS}
+    with contextlib.ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(Gunicorn(app, app_env, log))
+            for name, (app, app_env) in apps.items()
+        }
+        for baseline in baseline_runs:
+            warm(binary, servers[baseline], "/")
+        for row in rows:
+            print(f"{engine}: under load: {row['name']} ...", file=sys.stderr)
+            cookie = session if row["admin"] else None
+            for mode, _ in PAIRS:
+                warm(binary, servers[mode], row["path"], cookie)
+            runs = {name: [] for name in apps}
+            for _ in range(args.runs):
+                for mode, baseline in PAIRS:
+                    runs[baseline].append(once(binary, servers[baseline], "/", args))
+                    runs[mode].append(once(binary, servers[mode], row["path"], args, cookie))
+            for mode, baseline in PAIRS:
+                shares = [
+                    page[0] / base[0] if base[0] else 0.0
+                    for page, base in zip(runs[mode], runs[baseline], strict=True)
+                ]
+                row[mode] = {
+                    **medians(runs[mode]),
+                    "share": statistics.median(shares),
+                    "runs": [
+                        {"rps": page[0], "p99": page[1], f"{baseline}_rps": base[0]}
+                        for page, base in zip(runs[mode], runs[baseline], strict=True)
+                    ],
+                }
+                baseline_runs[baseline] += runs[baseline]
+    return {
+        baseline: {**medians(runs), "runs": len(runs)} for baseline, runs in baseline_runs.items()
+    }
 
 
 def import_against_loaddata(engine, args):
@@ -457,16 +529,16 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
-def checks(row, pages_by_name, baselines):
+def checks(row, pages_by_name):
     """The targets of issue 5 that apply to this page, each PASS or FAIL."""
     name, cached, uncached = row["name"], row["cached"], row["uncached"]
     out = []
     if name == "rankings":
         out.append(f"≤{RANKING_QUERIES} queries {verdict(row['queries'] <= RANKING_QUERIES)}")
         out.append(f"p99 ≤{RANKING_P99_MS} ms {verdict(cached['p99'] <= RANKING_P99_MS)}")
-        share = cached["rps"] / baselines["constant"]["rps"]
+        share = cached["share"]
         out.append(f"≥60% constant {verdict(share >= CACHED_SHARE_OF_CONSTANT)}")
-        share = uncached["rps"] / baselines["raw"]["rps"]
+        share = uncached["share"]
         out.append(f"≥15% raw uncached {verdict(share >= UNCACHED_SHARE_OF_RAW)}")
     elif name.startswith("rankings?on="):
         out.append(f"≤{PAST_RANKING_MS} ms in process {verdict(row['ms'] <= PAST_RANKING_MS)}")
@@ -507,9 +579,9 @@ def table(result, args):
         cached, uncached = row["cached"], row["uncached"]
         lines.append(
             f"| {row['name']} | {row['queries']} | {row['ms']:.1f} | {cached['rps']:,.0f} "
-            f"| {cached['p99']:.1f} | {cached['rps'] / constant['rps']:.0%} "
+            f"| {cached['p99']:.1f} | {cached['share']:.0%} "
             f"| {uncached['rps']:,.0f} | {uncached['p99']:.1f} "
-            f"| {uncached['rps'] / raw['rps']:.0%} | {checks(row, by_name, result['baselines'])} |"
+            f"| {uncached['share']:.0%} | {checks(row, by_name)} |"
         )
     if "import" in result:
         imported = result["import"]
@@ -571,8 +643,11 @@ def report(results, args, started):
         f"Medians of {args.runs} runs; under load: gunicorn {WORKERS} sync workers, wrk "
         f"{CONNECTIONS} connections for {args.duration} s on {HOST}. *Cached*: the cache as "
         "configured (local memory); *uncached*: `CACHE_BACKEND=dummy`. In-process times: test "
-        "client, cache off. ÷ constant and ÷ raw SQL: requests/s as a share of the baselines "
-        "of the same run.",
+        "client, cache off. ÷ constant and ÷ raw SQL: requests/s as a share of the baselines, "
+        "measured next to every page (the constant view, the page cached, the raw SQL, the "
+        "page uncached, in each run); each page's share is the median of its runs' shares "
+        "against the baseline measured just before it, and the baselines' rows are the "
+        "medians of all their runs.",
         "",
         f"Machine: {os.cpu_count()} cores, shared with other work while this ran (load average "
         f"{load_average} at the end); the numbers move with that load. Whole run "
