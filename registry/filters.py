@@ -5,6 +5,7 @@ unknown country code, an unknown sort order) makes the form invalid, and the vie
 the form's message and status 400 instead of a silently different list.
 """
 
+import functools
 import html
 import re
 
@@ -61,36 +62,52 @@ def template_text(value):
 class QuickSelect(forms.Select):
     """Django's ``Select``, writing the same HTML in Python rather than through a template
     per ``<option>``: rendering a filter form's 250 countries that way took longer than the
-    rest of the page (bench/NOTES.md)."""
+    rest of the page (bench/NOTES.md). The options are kept per process by what they show
+    (:func:`_options`), so an unchanged list is written once, cache or no cache."""
 
     def render(self, name, value, attrs=None, renderer=None):
         # What get_context() and optgroups() make, without a dict per option.
         attrs = self.build_attrs(self.attrs, attrs)
         if self.allow_multiple_selected:
             attrs["multiple"] = True
-        values = self.format_value(value)
-        html = [f'<select name="{template_text(name)}"{_attrs(attrs)}>']
-        has_selected = False
-        for option_value, option_label in self.choices:
-            group = isinstance(option_label, (list, tuple))
-            if group:
-                html.append(f'\n  <optgroup label="{template_text(option_value)}">')
-                options = option_label
-            else:
-                options = [("" if option_value is None else option_value, option_label)]
-            for subvalue, sublabel in options:
-                selected = (not has_selected or self.allow_multiple_selected) and str(
-                    subvalue
-                ) in values
-                has_selected |= selected
-                html.append(
-                    f'\n  <option value="{_escape(subvalue)}"{" selected" if selected else ""}>'
-                    f"{template_text(sublabel)}</option>\n"
-                )
-            if group:
-                html.append("\n  </optgroup>")
-        html.append("\n</select>")
-        return mark_safe("".join(html))  # noqa: S308  # nosec B308 B703  # every part escaped
+        choices = tuple(
+            (option_value, tuple(label) if isinstance(label, list) else label)
+            for option_value, label in self.choices
+        )
+        shown = (choices, frozenset(self.format_value(value)), self.allow_multiple_selected)
+        try:
+            options = _options(*shown, get_language())
+        except TypeError:  # a value or label that cannot be a key: written afresh
+            options = _options.__wrapped__(*shown, get_language())
+        html = f'<select name="{template_text(name)}"{_attrs(attrs)}>{options}\n</select>'
+        return mark_safe(html)  # noqa: S308  # nosec B308 B703  # every part escaped
+
+
+@functools.lru_cache(maxsize=256)
+def _options(choices, values, multiple, language):
+    """The ``<option>`` elements of ``choices`` (``(value, label)`` pairs, or ``(group,
+    pairs)``) with ``values`` selected, as Django's ``select.html`` writes them. ``language``
+    is part of the key: a lazily translated label or a localized number reads differently in
+    each."""
+    html = []
+    has_selected = False
+    for option_value, option_label in choices:
+        group = isinstance(option_label, tuple)
+        if group:
+            html.append(f'\n  <optgroup label="{template_text(option_value)}">')
+            options = option_label
+        else:
+            options = [("" if option_value is None else option_value, option_label)]
+        for subvalue, sublabel in options:
+            selected = (not has_selected or multiple) and str(subvalue) in values
+            has_selected |= selected
+            html.append(
+                f'\n  <option value="{_escape(subvalue)}"{" selected" if selected else ""}>'
+                f"{template_text(sublabel)}</option>\n"
+            )
+        if group:
+            html.append("\n  </optgroup>")
+    return "".join(html)
 
 
 # Form fields
