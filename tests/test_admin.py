@@ -320,6 +320,42 @@ def test_decade_filter_offers_only_decades_with_a_start(admin_client, four_partn
     ]
 
 
+def test_a_new_decade_is_offered_at_once(admin_client, four_partnerships):
+    """The decades are cached until the data changes, as the public pages' counts are."""
+    admin_client.get("/admin/registry/partnership/")
+    partnership(municipality("Lille", "FR"), municipality("Liège", "BE"), start="1975")
+    response = admin_client.get("/admin/registry/partnership/")
+    assert ("?decade=1970", "1970s") in filter_choices(response, "decade of start")
+
+
+def test_country_filters_offer_the_countries_with_a_municipality(admin_client):
+    koeln()
+    liverpool()
+    country("FR")  # no town: not offered
+    assert filter_choices(admin_client.get("/admin/registry/partnership/"), "country") == [
+        ("?", "All"),
+        ("?country=DE", "Germany"),
+        ("?country=GB", "United Kingdom"),
+    ]
+    choices = filter_choices(admin_client.get("/admin/registry/municipality/"), "country")
+    assert [label for _, label in choices] == ["All", "Germany", "United Kingdom"]
+
+
+def test_municipalities_are_listed_by_their_folded_names(admin_client):
+    for name in ("Zwickau", "Ärzen", "Aachen", "Arnsberg"):
+        municipality(name)
+    response = admin_client.get("/admin/registry/municipality/")
+    assert rows(response) == ["Aachen", "Arnsberg", "Ärzen", "Zwickau"]
+
+
+def test_a_filtered_changelist_offers_all_rather_than_counting_them(admin_client):
+    koeln()
+    liverpool()
+    response = admin_client.get("/admin/registry/municipality/", {"q": "Köln"})
+    html = " ".join(response.content.decode().split())
+    assert '1 result (<a href="?">Show all</a>)' in html
+
+
 @pytest.mark.parametrize("decade", ["abc", "1955", "19500", "<b>"])
 def test_an_invalid_decade_says_so_and_lists_nothing(admin_client, four_partnerships, decade):
     for query in ({"decade": decade}, {"decade": decade, "_facets": "True"}):
@@ -1045,12 +1081,12 @@ def changelist_url(model):
 @pytest.mark.parametrize(
     ("model", "count", "queries"),
     [
-        (Partnership, 1, 7),
-        (Partnership, 30, 7),
-        (Municipality, 1, 6),
-        (Municipality, 30, 6),
-        (Event, 1, 5),
-        (Event, 30, 5),
+        (Partnership, 1, 6),
+        (Partnership, 30, 6),
+        (Municipality, 1, 5),
+        (Municipality, 30, 5),
+        (Event, 1, 4),
+        (Event, 30, 4),
         (Source, 1, 5),
         (Source, 30, 5),
         (Country, 1, 5),
@@ -1086,10 +1122,10 @@ def test_changelist_queries_do_not_grow_with_rows(
 @pytest.mark.parametrize(
     ("model", "count", "queries"),
     [
-        (Partnership, 1, 7),
-        (Partnership, 30, 7),
-        (Municipality, 1, 6),
-        (Municipality, 30, 6),
+        (Partnership, 1, 6),
+        (Partnership, 30, 6),
+        (Municipality, 1, 5),
+        (Municipality, 30, 5),
     ],
 )
 def test_search_queries_do_not_grow_with_rows(
