@@ -41,6 +41,7 @@ import subprocess  # nosec B404  # manage.py, gunicorn, wrk, apt-get; never a sh
 import sys
 import threading
 import time
+import timeit
 import urllib.request
 from pathlib import Path
 
@@ -384,10 +385,25 @@ def build(engine, args):
     return url, time.perf_counter() - started
 
 
+# A fixed piece of pure Python, timed: how fast the machine runs Python at that moment.
+_LOOP = "x = 0\nfor i in range(3_000_000):\n    x += i"
+
+
+def machine_speed():
+    """Milliseconds of :data:`_LOOP`, best of three. This machine's speed moves by half
+    within an hour; printed beside the table, it says how fast the machine was during the run,
+    and so how far timings of different runs compare."""
+    return min(timeit.repeat(_LOOP, number=1, repeat=3)) * 1000
+
+
 def measure(engine, args, binary):
     url, build_seconds = build(engine, args)
     env = environment(url)
-    manage(env, "migrate", "-v0")  # a reused world gets the migrations added since
+    speeds = [machine_speed()]
+    manage(env, "migrate", "-v0")  # a reused world gets the migrations added since,
+    if build_seconds is None:  # and statistics for their indexes
+        code = 'import sys; sys.path.insert(0, "bench"); import worldgen; worldgen.analyze()'
+        run([sys.executable, str(ROOT / "manage.py"), "shell", "-v0", "-c", code], env)
     manage(env, "collectstatic", "--noinput", "-v0")
     sql_file = DATA / f"ranking-{engine}-{args.scale:g}.sql"
     print(f"{engine}: pages in process ...", file=sys.stderr)
@@ -402,10 +418,13 @@ def measure(engine, args, binary):
     log = DATA / f"gunicorn-{engine}-{args.scale:g}.log"
     log.unlink(missing_ok=True)
     baselines = under_load(engine, rows, session, env, sql_file, log, binary, args)
+    speeds.append(machine_speed())
     result = {"engine": engine, "pages": rows, "baselines": baselines, "build": build_seconds}
     if not args.skip_import:
         print(f"{engine}: import against loaddata ...", file=sys.stderr)
         result["import"] = import_against_loaddata(engine, args)
+        speeds.append(machine_speed())
+    result["speeds"] = speeds
     return result
 
 
@@ -652,6 +671,15 @@ def report(results, args, started):
         f"Machine: {os.cpu_count()} cores, shared with other work while this ran (load average "
         f"{load_average} at the end); the numbers move with that load. Whole run "
         f"{(time.perf_counter() - started) / 60:.0f} min. Code: {args.code}.",
+        "",
+        "Machine speed (a fixed Python loop, `bench/benchmark.py:_LOOP`, best of 3, ms; lower is "
+        "faster) before, between and after the parts of each database: "
+        + "; ".join(
+            f"{result['engine']} " + ", ".join(f"{speed:.0f}" for speed in result["speeds"])
+            for result in results
+        )
+        + ". The same code's timings move with it; on this machine it has moved by half within "
+        "an hour.",
     ]
     return "\n".join(header + [""] + ["\n\n".join(table(result, args) for result in results)])
 
