@@ -507,11 +507,15 @@ def test_ranked_on_counts_each_partnership_once_with_dense_order(koeln, liverpoo
 def _recount(towns, partnerships, domestic):
     """The ranking by a count in Python: each town's participations in ``partnerships``,
     the most first, equal counts by name; dense ranks; how many are ranked."""
+    country = dict(Municipality.objects.values_list("pk", "country_id"))
     counts = {}
     for part in Participation.objects.filter(partnership__in=partnerships):
-        if domestic == "only" and part.domestic is not True:
+        same = part.partner_id is not None and (
+            country[part.municipality_id] == country[part.partner_id]
+        )
+        if domestic == "only" and not same:
             continue
-        if domestic == "exclude" and part.domestic is True:
+        if domestic == "exclude" and same:
             continue
         counts[part.municipality_id] = counts.get(part.municipality_id, 0) + 1
     listed = sorted(
