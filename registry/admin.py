@@ -18,7 +18,7 @@ from datetime import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -76,8 +76,12 @@ class StaleFormMixin:
     """
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        # Django asks with ``fields=None`` only to learn the record's fields (the fingerprint
+        # is none of them); otherwise any form of a stored record: the change form, and the
+        # history's revert form, which django-simple-history asks for without ``change``.
+        probing = "fields" in kwargs and kwargs["fields"] is None
         form = super().get_form(request, obj, change=change, **kwargs)
-        if not change or obj is None or not self.has_change_permission(request, obj):
+        if probing or obj is None or obj.pk is None or not self.has_change_permission(request, obj):
             return form
         model_admin = self
 
@@ -104,6 +108,17 @@ class StaleFormMixin:
         """
         obj = form.instance
         posted = form.cleaned_data.get(STATE_FIELD) or ""
+        if not posted:
+            form.add_error(
+                None,
+                gettext(
+                    "This form came without the record of what it was opened from, so whether "
+                    "someone else saved this %(model)s meanwhile cannot be told. Nothing has "
+                    "been saved: reload the page, then make your changes again."
+                )
+                % {"model": self.model._meta.verbose_name},
+            )
+            return
         digest, _, opened = posted.partition(" ")
         kept, state = self._stored_state(request, obj, lock=True)
         if kept is not None and digest == self._digest(state):
@@ -242,7 +257,10 @@ class HistoryAdmin(StaleFormMixin, SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST" and not self.has_change_history_permission(request):
             raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        # In one transaction, as the change form's view: the stale check locks the record's
+        # rows until the reverted version is saved.
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class QuerySetSearchMixin:

@@ -196,7 +196,45 @@ def test_a_post_without_the_fingerprint_is_refused(editor_client, twinning):
     data["status"] = "ended"
     response = editor_client.post(change_url(twinning), data)
     assert form_errors(response) == {
-        "__all__": [f"Someone else saved this partnership after you opened it. {RELOAD}"]
+        "__all__": [
+            "This form came without the record of what it was opened from, so whether someone "
+            "else saved this partnership meanwhile cannot be told. Nothing has been saved: "
+            "reload the page, then make your changes again."
+        ]
     }
     twinning.refresh_from_db()
     assert twinning.status == "active"
+
+
+def revert_url(record, version):
+    return f"/admin/registry/partnership/{record.pk}/history/{version.history_id}/"
+
+
+def test_a_revert_form_opened_before_another_save_is_refused(editor_client, other_client, twinning):
+    first = form_data(other_client.get(change_url(twinning)))
+    first.update(status="ended", end="1990")
+    assert other_client.post(change_url(twinning), first).status_code == 302
+    url = revert_url(twinning, twinning.history.earliest())
+    revert = form_data(editor_client.get(url))  # back to active, no end
+    changed = form_data(other_client.get(change_url(twinning)))
+    changed["description"] = "Renewed in 2001."
+    assert other_client.post(change_url(twinning), changed).status_code == 302
+    response = editor_client.post(url, revert)
+    assert form_errors(response) == {"__all__": [stale_message("colleague", twinning)]}
+    twinning.refresh_from_db()
+    assert (twinning.status, twinning.end, twinning.description) == (
+        "ended",
+        "1990",
+        "Renewed in 2001.",
+    )
+
+
+def test_an_up_to_date_revert_form_reverts(editor_client, other_client, twinning):
+    changed = form_data(other_client.get(change_url(twinning)))
+    changed.update(status="ended", end="1990")
+    assert other_client.post(change_url(twinning), changed).status_code == 302
+    url = revert_url(twinning, twinning.history.earliest())
+    response = editor_client.post(url, form_data(editor_client.get(url)))
+    assert (response.status_code, response["Location"]) == (302, "/admin/registry/partnership/")
+    twinning.refresh_from_db()
+    assert (twinning.status, twinning.end) == ("active", None)
