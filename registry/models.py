@@ -434,8 +434,8 @@ class MunicipalityQuerySet(models.QuerySet):
         if started_by is not None:
             # Implied by ``partnerships`` (held on a day: begun by then), but only said here
             # does it reach the view's three parts, where PostgreSQL reads the begun ones
-            # from the start index instead of all 200,000 participations (182 -> ~80 ms for
-            # 1970 at world scale).
+            # from the start index instead of all 200,000 participations (182 -> ~100 ms
+            # for 1970 at world scale).
             taking_part = taking_part.filter(start__lte=started_by)
         same_country = Q(municipality__country=F("partner__country"))
         if domestic == "only":
@@ -1664,7 +1664,7 @@ class Participation(models.Model):
     for a network member); ``start``, the partnership's, so that a filter by it reaches each
     part of the view. Whether the partner lies in the same country is a join of the two
     towns where a ranking asks (``counting(domestic=)``): in the view, SQLite joined them for
-    every row of every ranking (1970 at world scale: 280 -> 160 ms without).
+    every row of every ranking (1970 at world scale: about a fifth of its time).
     """
 
     partnership = models.ForeignKey(
