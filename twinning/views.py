@@ -13,7 +13,7 @@ Fetch metadata guidance (https://web.dev/articles/fetch-metadata).
 """
 
 from django.conf import settings
-from django.middleware.csrf import _get_failure_view
+from django.urls import get_callable
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
@@ -38,5 +38,6 @@ def sent_by_this_site(request):
 def switch_language(request):
     """Django's ``set_language``, for requests from this site's own pages only."""
     if request.method == "POST" and not sent_by_this_site(request):
-        return _get_failure_view()(request, reason="The language switch of another site.")
+        failure = get_callable(settings.CSRF_FAILURE_VIEW)  # as CsrfViewMiddleware finds it
+        return failure(request, reason="The language switch of another site.")
     return set_language(request)
