@@ -350,24 +350,15 @@ def built_marker(engine, scale):
     return DATA / ("postgres.built" if engine == "postgres" else f"sqlite-{scale:g}.built")
 
 
-# SQLite's one marker for every scale, from before there was one per scale. It is still
-# believed for the scale it names, and removed when that scale is built again.
-SQLITE_MARKER_BEFORE = DATA / "sqlite.built"
-
-
 def build(engine, args):
     url = database_url(engine, args.scale)
     marker = built_marker(engine, args.scale)
     wanted = f"scale={args.scale:g} seed={args.seed}"
-    markers = [marker] + ([SQLITE_MARKER_BEFORE] if engine == "sqlite" else [])
-    this_scale = f"scale={args.scale:g} "
-    saying = [m for m in markers if m.exists() and m.read_text().startswith(this_scale)]
     # (stripped: a marker written by hand may end in a newline)
-    if args.reuse and any(m.read_text().strip() == wanted for m in saying):
+    if args.reuse and marker.exists() and marker.read_text().strip() == wanted:
         print(f"{engine}: reusing the world built at {wanted}", file=sys.stderr)
         return url, None
-    for stale in saying + [marker]:
-        stale.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
     print(f"{engine}: building the world at scale {args.scale:g} ...", file=sys.stderr)
     started = time.perf_counter()
     run(
@@ -464,16 +455,15 @@ def under_load(engine, rows, session, env, sql_file, log, binary, args):
                     runs[baseline].append(once(binary, servers[baseline], "/", args))
                     runs[mode].append(once(binary, servers[mode], row["path"], args, cookie))
             for mode, baseline in PAIRS:
-                shares = [
-                    page[0] / base[0] if base[0] else 0.0
-                    for page, base in zip(runs[mode], runs[baseline], strict=True)
-                ]
+                pairs = list(zip(runs[mode], runs[baseline], strict=True))
                 row[mode] = {
                     **medians(runs[mode]),
-                    "share": statistics.median(shares),
+                    "share": statistics.median(
+                        page[0] / base[0] if base[0] else 0.0 for page, base in pairs
+                    ),
                     "runs": [
                         {"rps": page[0], "p99": page[1], f"{baseline}_rps": base[0]}
-                        for page, base in zip(runs[mode], runs[baseline], strict=True)
+                        for page, base in pairs
                     ],
                 }
                 baseline_runs[baseline] += runs[baseline]
