@@ -12,5 +12,4 @@ class RegistryConfig(AppConfig):
 
         post_migrate.connect(signals.grant_group_permissions, sender=self)
         pre_migrate.connect(models.drop_participation_view, sender=self)
-        post_migrate.connect(models.create_participation_view, sender=self)
         caching.connect()

@@ -411,49 +411,24 @@ class MunicipalityQuerySet(models.QuerySet):
 
     def ranked_on(self, day):
         """Municipalities with their count of partnerships in force at the end of ``day``."""
-        return self.counting(Partnership.objects.in_force_on(day), started_by=day.isoformat())
+        return self.counting(Partnership.objects.in_force_on(day))
 
-    def counting(self, partnerships, domestic="include", started_by=None):
+    def counting(self, partnerships, domestic="include"):
         """Those taking part in any of ``partnerships``, with ``partners_then``: in how many;
         ``rank``, its dense rank (24, 20, 20, 18 → 1, 2, 2, 3); and ``list_total``, how many
         are counted. Filter before counting: the ranks and the total are those among the
         municipalities this queryset holds.
 
-        Set-based: the :class:`Participation` rows in those partnerships are grouped by
-        municipality alone, ranked and counted in that narrow query, and only its groups are
-        joined with the municipalities (joining first made SQLite group and rank every
-        selected column of every participation; the page of 1970 at world scale, cache off:
-        SQLite 230 -> 155 ms, PostgreSQL 185 -> 115 ms). A partnership counts once (a joint
+        Set-based (:class:`_ParticipationCounts`): the participations in those partnerships
+        are grouped by municipality alone, ranked and counted in that narrow query, and only
+        its groups are joined with the municipalities. A partnership counts once (a joint
         partner is one participation, a side that is also listed as a member another one is
         not). ``domestic`` keeps only partners in the municipality's own country (``only``),
         only those elsewhere (``exclude``), or all (``include``), by today's countries; the
-        partner of a joint partner is the other side's main partner. ``started_by`` (an ISO
-        date) says that every one of ``partnerships`` began by then.
+        partner of a joint partner is the other side's main partner.
         """
-        taking_part = Participation.objects.filter(partnership__in=partnerships.values("pk"))
-        if started_by is not None:
-            # Implied by ``partnerships`` (held on a day: begun by then), but only said here
-            # does it reach the view's three parts, where PostgreSQL reads the begun ones
-            # from the start index instead of all 200,000 participations (182 -> ~100 ms
-            # for 1970 at world scale).
-            taking_part = taking_part.filter(start__lte=started_by)
-        same_country = Q(municipality__country=F("partner__country"))
-        if domestic == "only":
-            taking_part = taking_part.filter(same_country)
-        elif domestic == "exclude":
-            taking_part = taking_part.filter(Q(partner__isnull=True) | ~same_country)
-        if self.query.has_filters():
-            taking_part = taking_part.filter(municipality__in=self.values("pk"))
-        partners = Count("*")
-        counts = (
-            taking_part.order_by()
-            .values("municipality_id")
-            .annotate(
-                partners=partners,
-                rank=Window(DenseRank(), order_by=partners.desc()),
-                total=Window(Count("*")),
-            )
-        )
+        within = self.values("pk") if self.query.has_filters() else None
+        counts = _ParticipationCounts(partnerships, domestic, within)
         joined = _join_counts(
             self.for_list(), counts, partners_then="partners", rank="rank", list_total="total"
         )
@@ -530,8 +505,7 @@ class MunicipalityQuerySet(models.QuerySet):
                 partnerships = partnerships.filter(status=status)
         else:
             partnerships = Partnership.objects.bilateral().held_on(day, kind=kind, status=status)
-        started_by = day.isoformat() if day is not None else None
-        return self.counting(partnerships, domestic, started_by=started_by)
+        return self.counting(partnerships, domestic)
 
     def recount_partners(self):
         """Store the count of partnerships in force for every municipality in this queryset.
@@ -565,23 +539,78 @@ def _partners_of_outer(partnerships):
     )
 
 
+class _ParticipationCounts:
+    """The grouped subquery :meth:`MunicipalityQuerySet.counting` joins: ``municipality_id``
+    with ``partners`` (in how many of ``partnerships`` it takes part), ``rank`` (dense, the
+    most first) and ``total`` (how many municipalities are counted); only those in ``within``
+    (a ``values("pk")`` query) when given; ``domestic`` as ``counting()`` says.
+
+    The partnerships are selected once, as a common table expression that both databases
+    materialise (it is read three times), and the participations (:func:`participations_sql`)
+    are read from it, instead of from the view filtered by an ``IN`` over them: there, each of
+    the view's three parts looked up every candidate partnership again. The ranking of 1970
+    at world scale: SQLite 120 -> 72 ms, PostgreSQL 57 -> 36 ms of SQL (bench/NOTES.md).
+    """
+
+    output_field = models.IntegerField()  # of each column
+
+    def __init__(self, partnerships, domestic="include", within=None):
+        self.countries = domestic in ("only", "exclude")
+        columns = ["pk", "first_id", "second_id"]
+        if self.countries:
+            columns += ["first__country_id", "second__country_id"]
+        self.partnerships = partnerships.order_by().values_list(*columns)
+        self.domestic, self.within = domestic, within
+
+    def as_sql(self, connection):
+        held, params = self.partnerships.query.get_compiler(connection=connection).as_sql()
+        params = list(params)
+        conditions = []
+        if self.domestic == "only":
+            conditions.append("t.country_id = t.partner_country_id")
+        elif self.domestic == "exclude":
+            conditions.append("(t.partner_id IS NULL OR t.country_id <> t.partner_country_id)")
+        if self.within is not None:
+            within, within_params = self.within.query.get_compiler(connection=connection).as_sql()
+            conditions.append(f"t.municipality_id IN ({within})")
+            params.extend(within_params)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        key, partners, rank, total = map(
+            connection.ops.quote_name, ("municipality_id", "partners", "rank", "total")
+        )
+        participations = participations_sql("held", countries=self.countries)
+        held_columns = "id, first_id, second_id"
+        if self.countries:
+            held_columns += ", first_country, second_country"
+        counted = (
+            f"COUNT(*) AS {partners}, DENSE_RANK() OVER (ORDER BY COUNT(*) DESC) AS {rank}, "
+            f"COUNT(*) OVER () AS {total}"
+        )
+        # Table and column names of ours; every value is a parameter.
+        sql = f"WITH held ({held_columns}) AS ({held}) "  # noqa: S608  # nosec B608
+        sql += f"SELECT t.municipality_id AS {key}, {counted} FROM ({participations}) t"  # noqa: S608  # nosec B608
+        sql += f"{where} GROUP BY t.municipality_id"
+        return sql, tuple(params)
+
+
 class _JoinedCounts:
     """``INNER JOIN (<counts>) alias ON alias.municipality_id = <municipality>.id``, an entry
     of a query's ``alias_map`` like Django's own ``Join``: the attributes and methods its
     docstring asks of every entry (``table_name``, ``table_alias``, ``join_type``,
-    ``parent_alias``, ``as_sql()``, ``relabeled_clone()``), for a grouped subquery, which
-    Django's ORM cannot join by itself. Equal to no other join, so never reused for one."""
+    ``parent_alias``, ``as_sql()``, ``relabeled_clone()``), for a grouped subquery (``counts``:
+    ``as_sql(connection)``), which Django's ORM cannot join by itself. Equal to no other join,
+    so never reused for one."""
 
     join_type = INNER
     nullable = False
     filtered_relation = None
     table_name = "counts"
 
-    def __init__(self, query, parent_alias, table_alias=None):
-        self.query, self.parent_alias, self.table_alias = query, parent_alias, table_alias
+    def __init__(self, counts, parent_alias, table_alias=None):
+        self.counts, self.parent_alias, self.table_alias = counts, parent_alias, table_alias
 
     def as_sql(self, compiler, connection):
-        sql, params = self.query.get_compiler(connection=connection).as_sql()
+        sql, params = self.counts.as_sql(connection)
         alias, parent, key, pk = map(
             compiler.quote_name, (self.table_alias, self.parent_alias, "municipality_id", "id")
         )
@@ -589,7 +618,7 @@ class _JoinedCounts:
 
     def relabeled_clone(self, change_map):
         return self.__class__(
-            self.query,
+            self.counts,
             change_map.get(self.parent_alias, self.parent_alias),
             change_map.get(self.table_alias, self.table_alias),
         )
@@ -614,14 +643,14 @@ class _JoinedColumn(Expression):
 
 
 def _join_counts(municipalities, counts, **columns):
-    """``municipalities`` joined with ``counts`` (a ``values()`` query of ``municipality_id``
-    with its annotations), each of ``columns`` (``name=annotation``) annotated from it."""
+    """``municipalities`` joined with ``counts`` (a :class:`_ParticipationCounts`), each of
+    ``columns`` (``name=column``) annotated from it."""
     municipalities = municipalities.all()
     query = municipalities.query
-    alias = query.join(_JoinedCounts(counts.query.clone(), query.get_initial_alias()))
+    alias = query.join(_JoinedCounts(counts, query.get_initial_alias()))
     return municipalities.annotate(
         **{
-            name: _JoinedColumn(alias, column, counts.query.annotations[column].output_field)
+            name: _JoinedColumn(alias, column, counts.output_field)
             for name, column in columns.items()
         }
     )
@@ -1654,72 +1683,49 @@ class Membership(QuickDisplay, models.Model):
             raise ValidationError({"left": _("A member cannot leave before it joined.")})
 
 
-class Participation(models.Model):
-    """A municipality's part in a partnership, one row each, read from a database view.
+def participations_sql(partnerships, countries=False):
+    """SQL of each municipality's part in each partnership of ``partnerships`` (a table, or a
+    common table expression with the id, first_id and second_id of partnerships): a row for
+    either side of a bilateral partnership, and one for each member (of a network; or a joint
+    partner of a side that is not already one of the two sides), with ``partner_id``: the
+    other side's main partner (none for a network member).
 
-    The view (:data:`PARTICIPATION_VIEW`, made after every ``migrate``) joins the two sides
-    of every bilateral partnership and the members of every partnership (networks, and joint
-    partners of a side, when not already one of the two sides), so that counting partners
-    per municipality is one grouped join. ``partner`` is the other side's main partner (none
-    for a network member); ``start``, the partnership's, so that a filter by it reaches each
-    part of the view. Whether the partner lies in the same country is a join of the two
-    towns where a ranking asks (``counting(domestic=)``): in the view, SQLite joined them for
-    every row of every ranking (1970 at world scale: about a fifth of its time).
+    With ``countries``, ``partnerships`` also has the countries of the two sides
+    (first_country, second_country), and each row the town's and the partner's
+    (country_id, partner_country_id): looked up once per partnership rather than once per
+    participation and side.
     """
-
-    partnership = models.ForeignKey(
-        Partnership, models.DO_NOTHING, related_name="participations", editable=False
-    )
-    municipality = models.ForeignKey(
-        Municipality, models.DO_NOTHING, related_name="participations", editable=False
-    )
-    partner = models.ForeignKey(
-        Municipality, models.DO_NOTHING, null=True, related_name="+", editable=False
-    )
-    start = PartialDateField(null=True, editable=False)
-
-    class Meta:
-        managed = False
-        db_table = "registry_participation"
-        verbose_name = _("participation")
-        verbose_name_plural = _("participations")
-
-    def __str__(self):
-        return f"{self.municipality_id} in {self.partnership_id}"
-
-
-PARTICIPATION_VIEW = """
-CREATE VIEW registry_participation AS
-SELECT 2 * p.id AS id, p.id AS partnership_id, p.first_id AS municipality_id,
-       p.second_id AS partner_id, p.start
-FROM registry_partnership p WHERE p.first_id IS NOT NULL
+    first = second = member = member_join = ""
+    if countries:
+        first = ", p.first_country AS country_id, p.second_country AS partner_country_id"
+        second = ", p.second_country, p.first_country"
+        member = (
+            ", town.country_id, CASE m.side WHEN 'first' THEN p.second_country "
+            "WHEN 'second' THEN p.first_country END"
+        )
+        member_join = " JOIN registry_municipality town ON town.id = m.municipality_id"
+    return f"""
+SELECT p.first_id AS municipality_id, p.second_id AS partner_id{first}
+FROM {partnerships} p WHERE p.first_id IS NOT NULL
 UNION ALL
-SELECT 2 * p.id + 1, p.id, p.second_id, p.first_id, p.start
-FROM registry_partnership p WHERE p.second_id IS NOT NULL
+SELECT p.second_id, p.first_id{second}
+FROM {partnerships} p WHERE p.second_id IS NOT NULL
 UNION ALL
-SELECT -m.id, m.partnership_id, m.municipality_id,
-       CASE m.side WHEN 'first' THEN p.second_id WHEN 'second' THEN p.first_id END, p.start
-FROM registry_membership m JOIN registry_partnership p ON p.id = m.partnership_id
+SELECT m.municipality_id,
+       CASE m.side WHEN 'first' THEN p.second_id WHEN 'second' THEN p.first_id END{member}
+FROM registry_membership m JOIN {partnerships} p ON p.id = m.partnership_id{member_join}
 WHERE p.first_id IS NULL
    OR (m.municipality_id <> p.first_id AND m.municipality_id <> p.second_id)
-"""
+"""  # noqa: S608  # nosec B608 - names of ours
 
 
 def drop_participation_view(using="default", **kwargs):
-    """Before ``migrate``: no view in the way of a migration that rebuilds a table under it
-    (SQLite rebuilds tables to alter them; PostgreSQL refuses to retype a viewed column)."""
+    """Before ``migrate``: the view of participations that earlier versions made after every
+    ``migrate`` (its model is gone since migration 0011) is dropped first, so that no
+    migration that rebuilds a table under it fails on a database they made (SQLite rebuilds
+    tables to alter them; PostgreSQL refuses to retype a viewed column)."""
     with connections[using].cursor() as cursor:
         cursor.execute("DROP VIEW IF EXISTS registry_participation")
-
-
-def create_participation_view(using="default", **kwargs):
-    """After ``migrate`` (and ``flush``): the view :class:`Participation` reads, afresh."""
-    tables = connections[using].introspection.table_names()
-    if "registry_partnership" not in tables or "registry_membership" not in tables:
-        return
-    drop_participation_view(using)
-    with connections[using].cursor() as cursor:
-        cursor.execute(PARTICIPATION_VIEW)
 
 
 class DatedChangeManager(models.Manager):

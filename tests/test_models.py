@@ -17,7 +17,6 @@ from registry.models import (
     KindChange,
     Membership,
     Municipality,
-    Participation,
     Partnership,
     Source,
     StatusChange,
@@ -505,19 +504,27 @@ def test_ranked_on_counts_each_partnership_once_with_dense_order(koeln, liverpoo
 
 
 def _recount(towns, partnerships, domestic):
-    """The ranking by a count in Python: each town's participations in ``partnerships``,
-    the most first, equal counts by name; dense ranks; how many are ranked."""
+    """The ranking by a count in Python: each town's parts in ``partnerships`` (as a side,
+    or as a member that is not a side), the most first, equal counts by name; dense ranks;
+    how many are ranked."""
     country = dict(Municipality.objects.values_list("pk", "country_id"))
+    parts = []  # (town, partner): each side, and each member not already a side
+    for link in partnerships:
+        if link.first_id is not None:
+            parts += [(link.first_id, link.second_id), (link.second_id, link.first_id)]
+        for member in Membership.objects.filter(partnership=link):
+            if member.municipality_id in (link.first_id, link.second_id):
+                continue
+            partner = {"first": link.second_id, "second": link.first_id}.get(member.side)
+            parts.append((member.municipality_id, partner))
     counts = {}
-    for part in Participation.objects.filter(partnership__in=partnerships):
-        same = part.partner_id is not None and (
-            country[part.municipality_id] == country[part.partner_id]
-        )
+    for town, partner in parts:
+        same = partner is not None and country[town] == country[partner]
         if domestic == "only" and not same:
             continue
         if domestic == "exclude" and same:
             continue
-        counts[part.municipality_id] = counts.get(part.municipality_id, 0) + 1
+        counts[town] = counts.get(town, 0) + 1
     listed = sorted(
         (town for town in towns if town.pk in counts),
         key=lambda town: (-counts[town.pk], town.name, town.pk),
@@ -552,7 +559,8 @@ def test_counting_groups_before_joining_and_ranks_as_a_recount(domestic, code):
         link = partnership(first, second, kind=kind, start=str(rng.randint(1950, 1990)))
         if rng.random() < 0.1:
             joint = rng.choice([town for town in towns if town not in (first, second)])
-            Membership.objects.create(partnership=link, municipality=joint, side="second")
+            side = rng.choice(["first", "second"])
+            Membership.objects.create(partnership=link, municipality=joint, side=side)
     network("A ring", *rng.sample(towns, 5), start="1960")
     day = datetime.date(1975, 12, 31)
     base = Municipality.objects.filter(country__code=code) if code else Municipality.objects
@@ -569,6 +577,26 @@ def test_counting_groups_before_joining_and_ranks_as_a_recount(domestic, code):
     from_the_end = ranking.order_by("-partners_then", "name", "pk").reverse()[:3]
     assert [(t.name, t.partners_then, t.rank) for t in from_the_end] == expected[:-4:-1]
     assert Municipality.objects.filter(pk__in=ranking.values("pk")).count() == total
+
+
+@pytest.mark.parametrize(
+    "domestic, expected",
+    [
+        ("include", [("Köln", 3), ("Lübeck", 2), ("Bergen", 1), ("Tours", 1)]),
+        ("exclude", [("Köln", 2), ("Bergen", 1), ("Lübeck", 1), ("Tours", 1)]),
+        ("only", [("Köln", 1), ("Lübeck", 1)]),
+    ],
+)
+def test_counting_a_network_member_has_no_partner_in_any_country(domestic, expected):
+    """A network's members have no partner: they count as partners elsewhere, never at
+    home (``counting()`` over any partnerships, networks among them)."""
+    koln, lubeck = municipality("Köln"), municipality("Lübeck")
+    bergen, tours = municipality("Bergen", "NO"), municipality("Tours", "FR")
+    partnership(koln, tours)
+    partnership(koln, lubeck)
+    network("Neue Hanse", koln, lubeck, bergen)
+    ranking = Municipality.objects.counting(Partnership.objects.all(), domestic=domestic)
+    assert [(town.name, town.partners_then) for town in ranking] == expected
 
 
 @pytest.mark.parametrize(

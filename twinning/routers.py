@@ -35,6 +35,7 @@ class PrimaryReplicaRouter:
     def allow_migrate(self, db, app_label, model_name=None, **hints):
         model = hints.get("model")
         if model is not None and not model._meta.managed:
-            # A database view (registry.Participation): nothing to migrate, dump or load.
+            # A model Django does not manage (such as a database view): nothing to
+            # migrate, dump or load.
             return False
         return db == "default"
