@@ -23,7 +23,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, ngettext
+from django.utils.text import get_text_list
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -379,6 +380,31 @@ class SourceAdmin(HistoryAdmin):
     published_display = partial_date_column("published", _("published"))
 
 
+# What a revert deleted, in words (the number picks the plural: ngettext_lazy with "count").
+_DELETED = {
+    Partnership: ngettext_lazy("%(count)d partnership", "%(count)d partnerships", "count"),
+    Municipality: ngettext_lazy("%(count)d municipality", "%(count)d municipalities", "count"),
+    Membership: ngettext_lazy("%(count)d member", "%(count)d members", "count"),
+    Event: ngettext_lazy("%(count)d event", "%(count)d events", "count"),
+    KindChange: ngettext_lazy("%(count)d change of kind", "%(count)d changes of kind", "count"),
+    StatusChange: ngettext_lazy(
+        "%(count)d change of status", "%(count)d changes of status", "count"
+    ),
+}
+
+
+def _reverted_text(run, deleted):
+    """What reverting ``run`` deleted (``{model: count}``, as :meth:`ImportRun.revert` gives
+    it), in words: "Reverted “…”: 1 partnership, 3 members and 1 municipality deleted."."""
+    parts = [_DELETED[model] % {"count": count} for model, count in deleted.items() if count]
+    if not parts:
+        return gettext("Reverted “%(run)s”: nothing of it was left to delete.") % {"run": run}
+    return gettext("Reverted “%(run)s”: %(deleted)s deleted.") % {
+        "run": run,
+        "deleted": get_text_list(parts, gettext("and")),
+    }
+
+
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
     """What each run of ``import_partnerships``, ``import_municipalities``, ``import_events``,
@@ -422,24 +448,9 @@ class ImportRunAdmin(admin.ModelAdmin):
                         messages.WARNING,
                     )
                     continue
-                partnerships, municipalities = run.revert(request.user)
+                deleted = run.revert(request.user)
                 self.log_change(request, run, "Reverted")
-                self.message_user(
-                    request,
-                    _("Reverted “%(run)s”: %(partnerships)s and %(municipalities)s deleted.")
-                    % {
-                        "run": run,
-                        "partnerships": ngettext(
-                            "%(count)d partnership", "%(count)d partnerships", partnerships
-                        )
-                        % {"count": partnerships},
-                        "municipalities": ngettext(
-                            "%(count)d municipality", "%(count)d municipalities", municipalities
-                        )
-                        % {"count": municipalities},
-                    },
-                    messages.SUCCESS,
-                )
+                self.message_user(request, _reverted_text(run, deleted), messages.SUCCESS)
 
     def has_revert_permission(self, request):
         return request.user.has_perm("registry.delete_partnership")

@@ -344,19 +344,19 @@ class ImportRun(models.Model):
         membership or event, and that no other record names (an alternative name, an
         association, a town that is part of it or merged into it).
         Partner counts follow through registry.signals; every deleted row keeps its "-"
-        entry in the history. One transaction: all of it or nothing. Returns the number of
-        partnerships and of municipalities deleted; (0, 0) if the run was reverted before.
+        entry in the history. One transaction: all of it or nothing. Returns how many rows of
+        each of those models (partnerships, municipalities, members, events, changes of kind
+        and of status) went, as ``{model: count}``, those deleted with a partnership included;
+        an empty dict if the run was reverted before.
         """
+        deleted = Counter()
         with transaction.atomic():
             run = ImportRun.objects.select_for_update().get(pk=self.pk)
             if run.reverted:
                 self.reverted, self.reverted_by_id = run.reverted, run.reverted_by_id
-                return 0, 0
-            Event.objects.filter(import_run=run).delete()
-            Membership.objects.filter(import_run=run).delete()
-            KindChange.objects.filter(import_run=run).delete()
-            StatusChange.objects.filter(import_run=run).delete()
-            _, partnerships = Partnership.objects.filter(import_run=run).delete()
+                return {}
+            for model in (Event, Membership, KindChange, StatusChange, Partnership):
+                deleted.update(model.objects.filter(import_run=run).delete()[1])
             town = OuterRef("pk")
             in_use = (
                 Exists(Partnership.objects.filter(Q(first=town) | Q(second=town)))
@@ -366,14 +366,13 @@ class ImportRun(models.Model):
                 | Exists(Association.objects.filter(municipality=town))
                 | Exists(Municipality.objects.filter(Q(parent=town) | Q(successor=town)))
             )
-            _, towns = Municipality.objects.filter(import_run=run).exclude(in_use).delete()
+            towns = Municipality.objects.filter(import_run=run).exclude(in_use)
+            deleted.update(towns.delete()[1])
             run.reverted, run.reverted_by = timezone.now(), user
             run.save(update_fields=["reverted", "reverted_by"])
         self.reverted, self.reverted_by = run.reverted, user
-        return (
-            partnerships.get(Partnership._meta.label, 0),
-            towns.get(Municipality._meta.label, 0),
-        )
+        reported = (Partnership, Municipality, Membership, Event, KindChange, StatusChange)
+        return {model: deleted[model._meta.label] for model in reported}
 
 
 class MunicipalityQuerySet(models.QuerySet):

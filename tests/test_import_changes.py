@@ -253,7 +253,10 @@ def test_reverting_the_run_in_the_admin_deletes_its_changes_only(
         CHANGELIST, {"action": "revert_import", "_selected_action": [str(run_.pk)]}, follow=True
     )
     assert [(m.level, m.message) for m in response.context["messages"]] == [
-        (messages.SUCCESS, f"Reverted “{run_}”: 0 partnerships and 0 municipalities deleted.")
+        (
+            messages.SUCCESS,
+            f"Reverted “{run_}”: 1 change of kind and 1 change of status deleted.",
+        )
     ]
     assert changes() == [("koeln-lille", "friendship", "1958", None)]
     assert Partnership.objects.count() == 4

@@ -6,6 +6,7 @@ import pytest
 from conftest import municipality, network, partnership
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
 
 from registry.models import Event, ImportRun, Partnership
 
@@ -178,16 +179,44 @@ def test_a_bad_row_is_named_and_nothing_is_written(tmp_path, record, row, messag
     assert (events(), ImportRun.objects.count()) == before
 
 
-def test_reverting_the_run_deletes_its_events_only(tmp_path, record):
+def test_reverting_the_run_deletes_its_events_only(client, superuser, tmp_path, record):
     koeln, lille, twinning, friendship, hanse = record
     kept = Event.objects.create(
         kind="visit", date="1959", title="First visit", partnership=twinning
     )
     run(write(tmp_path, f"{HEADER}\nvisit,1960,Second visit,,Köln,DE,Lille,FR,official,,,,\n"))
     assert Event.objects.count() == 2
-    ImportRun.objects.get().revert(user=None)
+    client.force_login(superuser)
+    run_ = ImportRun.objects.get()
+    response = client.post(
+        reverse("admin:registry_importrun_changelist"),
+        {"action": "revert_import", "_selected_action": [str(run_.pk)]},
+        follow=True,
+    )
+    assert [m.message for m in response.context["messages"]] == [
+        f"Reverted “{run_}”: 1 event deleted."
+    ]
     assert list(Event.objects.all()) == [kept]
     assert Partnership.objects.count() == 3
+
+
+def test_reverting_a_run_whose_events_are_gone_says_so(client, superuser, tmp_path, record):
+    """Staff deleted the imported events by hand before reverting: nothing is left to go."""
+    path = write(tmp_path, f"{HEADER}\nvisit,1960,Second visit,,Köln,DE,Lille,FR,official,,,,\n")
+    run(path)
+    Event.objects.filter(import_run__isnull=False).delete()
+    client.force_login(superuser)
+    run_ = ImportRun.objects.get()
+    response = client.post(
+        reverse("admin:registry_importrun_changelist"),
+        {"action": "revert_import", "_selected_action": [str(run_.pk)]},
+        follow=True,
+        headers={"accept-language": "de"},
+    )
+    assert [m.message for m in response.context["messages"]] == [
+        f"„{run_}“ rückgängig gemacht: nichts davon war mehr zu löschen."
+    ]
+    assert ImportRun.objects.get().reverted is not None
 
 
 @pytest.mark.parametrize("rows", [5, 60])

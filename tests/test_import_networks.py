@@ -274,7 +274,8 @@ def test_reverting_the_run_in_the_admin_takes_back_what_it_created(
     assert [(m.level, m.message) for m in response.context["messages"]] == [
         (
             messages.SUCCESS,
-            f"Reverted “{run_}”: 1 partnership and 1 municipality deleted.",
+            # Neue Hanse with its two members, Bonn with it; Köln's membership of the Hanse.
+            f"Reverted “{run_}”: 1 partnership, 1 municipality and 3 members deleted.",
         )
     ]
     assert (members(), sorted(Municipality.objects.values_list("name", flat=True))) == before
