@@ -520,10 +520,14 @@ def _partners_of_outer(partnerships):
     """How many of ``partnerships`` the outer query's municipality takes part in.
 
     Three indexed lookups (as first, as second, as a member) rather than one OR, which no
-    index serves; a member that is also a side is not counted twice.
+    index serves; a member that is also a side is not counted twice. A membership's
+    partnership is checked by ``EXISTS`` on its key: as ``partnership_id IN (<partnerships>)``
+    SQLite walked the whole list of partnerships in force (56,000 at world scale) for each
+    town, through the unique (partnership, municipality) index: recounting the 3,000 towns of
+    an import of networks took 26 s, now 0.1 s.
     """
     as_member = Membership.objects.filter(
-        municipality=OuterRef("pk"), partnership__in=partnerships.values("pk")
+        Exists(partnerships.filter(pk=OuterRef("partnership"))), municipality=OuterRef("pk")
     ).exclude(Q(partnership__first=OuterRef("pk")) | Q(partnership__second=OuterRef("pk")))
     return sum(
         (
