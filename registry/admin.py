@@ -395,7 +395,8 @@ _DELETED = {
 
 def _reverted_text(run, deleted):
     """What reverting ``run`` deleted (``{model: count}``, as :meth:`ImportRun.revert` gives
-    it), in words: "Reverted “…”: 1 partnership, 3 members and 1 municipality deleted."."""
+    it), in words, the counts that are not 0: "Reverted “…”: 1 partnership, 1 municipality
+    and 3 members deleted."; "…: nothing of it was left to delete." if all are."""
     parts = [_DELETED[model] % {"count": count} for model, count in deleted.items() if count]
     if not parts:
         return gettext("Reverted “%(run)s”: nothing of it was left to delete.") % {"run": run}

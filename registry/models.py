@@ -524,7 +524,7 @@ def _partners_of_outer(partnerships):
     partnership is checked by ``EXISTS`` on its key: as ``partnership_id IN (<partnerships>)``
     SQLite walked the whole list of partnerships in force (56,000 at world scale) for each
     town, through the unique (partnership, municipality) index: recounting the 3,000 towns of
-    an import of networks took 26 s, now 0.1 s.
+    an import of networks at world scale took 26 s, now 0.03 s.
     """
     as_member = Membership.objects.filter(
         Exists(partnerships.filter(pk=OuterRef("partnership"))), municipality=OuterRef("pk")
