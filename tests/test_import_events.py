@@ -179,6 +179,18 @@ def test_a_bad_row_is_named_and_nothing_is_written(tmp_path, record, row, messag
     assert (events(), ImportRun.objects.count()) == before
 
 
+def revert_in_admin(client, user, run_, **options):
+    """Revert ``run_`` with the admin's action as ``user``; the messages the list then shows."""
+    client.force_login(user)
+    response = client.post(
+        reverse("admin:registry_importrun_changelist"),
+        {"action": "revert_import", "_selected_action": [str(run_.pk)]},
+        follow=True,
+        **options,
+    )
+    return [message.message for message in response.context["messages"]]
+
+
 def test_reverting_the_run_deletes_its_events_only(client, superuser, tmp_path, record):
     koeln, lille, twinning, friendship, hanse = record
     kept = Event.objects.create(
@@ -186,16 +198,8 @@ def test_reverting_the_run_deletes_its_events_only(client, superuser, tmp_path, 
     )
     run(write(tmp_path, f"{HEADER}\nvisit,1960,Second visit,,Köln,DE,Lille,FR,official,,,,\n"))
     assert Event.objects.count() == 2
-    client.force_login(superuser)
     run_ = ImportRun.objects.get()
-    response = client.post(
-        reverse("admin:registry_importrun_changelist"),
-        {"action": "revert_import", "_selected_action": [str(run_.pk)]},
-        follow=True,
-    )
-    assert [m.message for m in response.context["messages"]] == [
-        f"Reverted “{run_}”: 1 event deleted."
-    ]
+    assert revert_in_admin(client, superuser, run_) == [f"Reverted “{run_}”: 1 event deleted."]
     assert list(Event.objects.all()) == [kept]
     assert Partnership.objects.count() == 3
 
@@ -205,15 +209,8 @@ def test_reverting_a_run_whose_events_are_gone_says_so(client, superuser, tmp_pa
     path = write(tmp_path, f"{HEADER}\nvisit,1960,Second visit,,Köln,DE,Lille,FR,official,,,,\n")
     run(path)
     Event.objects.filter(import_run__isnull=False).delete()
-    client.force_login(superuser)
     run_ = ImportRun.objects.get()
-    response = client.post(
-        reverse("admin:registry_importrun_changelist"),
-        {"action": "revert_import", "_selected_action": [str(run_.pk)]},
-        follow=True,
-        headers={"accept-language": "de"},
-    )
-    assert [m.message for m in response.context["messages"]] == [
+    assert revert_in_admin(client, superuser, run_, headers={"accept-language": "de"}) == [
         f"„{run_}“ rückgängig gemacht: nichts davon war mehr zu löschen."
     ]
     assert ImportRun.objects.get().reverted is not None
