@@ -397,7 +397,9 @@ def _reverted_text(run, deleted):
     """What reverting ``run`` deleted (``{model: count}``, as :meth:`ImportRun.revert` gives
     it), in words, the counts that are not 0: "Reverted “…”: 1 partnership, 1 municipality
     and 3 members deleted."; "…: nothing of it was left to delete." if all are."""
-    parts = [_DELETED[model] % {"count": count} for model, count in deleted.items() if count]
+    parts = [
+        words % {"count": deleted[model]} for model, words in _DELETED.items() if deleted.get(model)
+    ]
     if not parts:
         return gettext("Reverted “%(run)s”: nothing of it was left to delete.") % {"run": run}
     return gettext("Reverted “%(run)s”: %(deleted)s deleted.") % {
