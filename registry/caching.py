@@ -12,15 +12,17 @@ and delete of a registry model, fixtures included, and every change of their man
 relations); code that writes past the signals (bulk inserts and updates of the importer, raw
 SQL) calls :func:`data_changed` itself.
 
-Keys also carry the language and the full query string, normalized (parameters sorted, empty
-ones dropped), so a cached page is right for its language and its filters. The cache is
-Django's: local memory by default, Redis (shared by every app server) when ``REDIS_URL`` is set.
+Keys also carry the language and what the page reads of its query string: a whole page is
+stored under its exact path and query string; the parts a list shares between its pages (its
+count, its rows, its filter form) under what its filter form reads of the query
+(:func:`form_reading`), so two query strings share them only when every filter reads them
+alike. The cache is Django's: local memory by default, Redis (shared by every app server)
+when ``REDIS_URL`` is set.
 """
 
 import hashlib
 import uuid
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.apps import apps
 from django.core.cache import cache
@@ -67,17 +69,24 @@ def data_changed(using=None, *, reference=False):
     transaction.on_commit(lambda: _replace(*version_keys), using=using)
 
 
-def normalized_query(request, without=()):
-    """The request's query string with its parameters sorted and empty values dropped:
-    ``?b=2&a=1&c=`` and ``?a=1&b=2`` are one page."""
-    items = sorted(
-        (name, value)
-        for name, values in request.GET.lists()
-        if name not in without
-        for value in values
-        if value != ""
-    )
-    return urlencode(items)
+def form_reading(form):
+    """What ``form`` reads of its data, field by field, as a part of a cache key.
+
+    Each field's value is read as the form reads it (its widget's ``value_from_datadict``:
+    the last of a repeated parameter for a single value, all of them in order for a multiple
+    one), so ``?on=1970&on=`` (read as empty: today) and ``?on=1970`` never share a key, while
+    parameters that no filter reads, their order, and a missing parameter against an empty
+    one do not make two keys of one reading.
+    """
+    read = []
+    for name, field in form.fields.items():
+        value = field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name))
+        if isinstance(value, list | tuple):
+            value = tuple("" if item is None else str(item) for item in value)
+        else:
+            value = "" if value is None else str(value)
+        read.append((name, value))
+    return repr(read)
 
 
 def key(name, *parts, version_key=VERSION_KEY):

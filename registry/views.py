@@ -132,11 +132,18 @@ def _aggregates(query):
     return any(getattr(value, "contains_aggregate", False) for value in query.annotations.values())
 
 
-def _page(request, queryset, size=PAGE_SIZE, cache_rows=False, prepare=None):
-    """The asked-for page of ``queryset``; with ``cache_rows``, its rows come from the cache
-    while the data stays unchanged; ``prepare(rows, page_number)`` completes the rows first."""
+def _reading(request, filterset):
+    """The cache key of what a list shares between its pages: the page's name and what its
+    filters read of the query (``caching.form_reading``)."""
     name = request.resolver_match.view_name if request.resolver_match else request.path
-    count_key = (name, caching.normalized_query(request, without=("page", "format")))
+    return (name, caching.form_reading(filterset.form))
+
+
+def _page(request, queryset, filterset, size=PAGE_SIZE, cache_rows=False, prepare=None):
+    """The asked-for page of ``queryset``, as filtered by ``filterset``; with ``cache_rows``,
+    its rows come from the cache while the data stays unchanged; ``prepare(rows,
+    page_number)`` completes the rows first."""
+    count_key = _reading(request, filterset)
     paginator = _Paginator(queryset, size, count_key)
     number = request.GET.get("page") or "1"
     try:
@@ -182,12 +189,10 @@ def _render_filter_form(request, filterset):
 
     if not filterset.is_valid():
         return render_form()
-    name = request.resolver_match.view_name if request.resolver_match else request.path
     return caching.get_or_compute(
         "filter-form",
         render_form,
-        name,
-        caching.normalized_query(request, without=("page", "format")),
+        *_reading(request, filterset),
         version_key=caching.REFERENCE_VERSION_KEY,
     )
 
@@ -205,7 +210,7 @@ def _list_page(request, template, filterset, context, make_download):
         _check(filterset)
         if fmt:
             return make_download(fmt, filterset.qs)
-        page = _page(request, filterset.qs)
+        page = _page(request, filterset.qs, filterset)
     except Invalid as error:
         return _invalid(request, template, context, error)
     return render(request, template, {**context, "page": page, "errors": []})
@@ -598,7 +603,7 @@ def ranking(request):
         def ranks(rows, number):
             return rows if ranks_itself else ranked.dense_ranks(rows, first_page=number == 1)
 
-        page = _page(request, ranked, cache_rows=True, prepare=ranks)
+        page = _page(request, ranked, filterset, cache_rows=True, prepare=ranks)
     except Invalid as error:
         return _invalid(request, "registry/ranking.html", context, error)
     rows = _ranking_rows(page.object_list)
