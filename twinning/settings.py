@@ -98,15 +98,19 @@ MIDDLEWARE = [
 ]
 
 # Brute force: after AXES_FAILURE_LIMIT failed logins an account, and separately the address
-# they came from, is locked out for AXES_COOLOFF_MINUTES. The axes backend comes first, so
-# a locked-out attempt is refused before any password is hashed.
+# they came from (for the usernames that failed from it), is locked out for
+# AXES_COOLOFF_MINUTES. The axes backend comes first, so a locked-out attempt is refused
+# before any password is hashed.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# An address is locked only for the usernames that failed from it (twinning.logins), and
+# behind the proxy it is the client's, read from the proxies' X-Forwarded-For.
+AXES_LOCKOUT_PARAMETERS = "twinning.logins.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "twinning.logins.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Lockouts are lifted from the shell (`manage.py axes_reset_username NAME`, `axes_reset_ip`),
@@ -222,7 +226,17 @@ if not SECURE_HSTS_PRELOAD:
     # security.W021: entering the browsers' HSTS preload list binds every subdomain for
     # months and is the operator's decision: SECURE_HSTS_PRELOAD=1 makes it.
     SILENCED_SYSTEM_CHECKS.append("security.W021")
-if env_bool("BEHIND_PROXY", False):
+# Behind the HTTPS proxy (README, "In production"): the scheme from X-Forwarded-Proto, and the
+# client's address from the last TRUSTED_PROXY_COUNT entries of X-Forwarded-For, the ones our
+# proxies appended (twinning.logins.client_ip).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+if TRUSTED_PROXY_COUNT < 1:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT must be 1 or more (the proxies in front of the app servers); "
+        f"got {TRUSTED_PROXY_COUNT}."
+    )
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # No inline script or style anywhere: the site and the admin both work under this policy.
