@@ -15,8 +15,16 @@ rankings, awards, statistics, CSV and JSON downloads, in English and German. Mea
 editor logs in to the admin and saves partnerships through their change form, again and again,
 each save checked by its redirect and its success message, and at the end by the history.
 
+The URL mix holds query strings that a filter reads otherwise than they look (a parameter
+repeated, or repeated empty: ``?on=1970&on=`` is today's ranking), each beside its plain page.
+After the run, with the editor stopped, every URL is requested twice in the list's order, and
+each answer of the second round is compared byte for byte with a fresh one from a second
+gunicorn on the same database that caches nothing: a page stored under another query string's
+key shows as a difference.
+
 It prints requests served, requests per second, errors (non-2xx/3xx answers and socket errors,
-timeouts included), p50/p99 latency and the editor's saves, and exits non-zero on any error.
+timeouts included), p50/p99 latency, the editor's saves and the answers that differ from the
+fresh ones, and exits non-zero on any error.
 gunicorn is stopped and the database dropped whatever happens. wrk comes from Debian; when it
 is missing the script installs it with apt-get if run as root, or says how.
 
@@ -187,6 +195,18 @@ def public_urls(data):
     countries = data["countries"] or ["DE"]
     pair = "-".join(countries[:2]) if len(countries) > 1 else "DE-FR"
     urls = [
+        # Query strings that a filter reads otherwise than they look, first, each before its
+        # plain page: a part of a page cached under the wrong query shows in the plain page.
+        "/rankings/?on=1970&on=",
+        f"/rankings/?country={countries[0]}&country=",
+        f"/municipalities/?country={countries[0]}&country=",
+        "/partnerships/?kind=adoption&kind=official",
+        f"/partnerships/?country={countries[-1]}&country={countries[0]}",
+        "/rankings/?kind=any&kind=official&status=any",
+        f"/rankings/?country={countries[0]}",
+        f"/municipalities/?country={countries[0]}",
+        "/partnerships/?kind=adoption",
+        "/rankings/?kind=any&status=any",
         "/",
         "/municipalities/",
         f"/municipalities/?q={top[0][:4]}",
@@ -215,8 +235,6 @@ def public_urls(data):
         "/rankings/?on=1970",
         "/rankings/?on=1960",
         "/rankings/?on=2021-12-31",
-        f"/rankings/?country={countries[0]}",
-        "/rankings/?kind=any&status=any",
         "/rankings/?domestic=exclude",
         "/rankings/?domestic=only&on=1990",
         "/rankings/?format=csv",
@@ -294,6 +312,61 @@ def check_urls(port, requests):
         if status != 200:
             wrong.append(f"{status} {language or 'en'} {path}")
     return wrong, sorted(timings, reverse=True)
+
+
+def compare_with_fresh(port, fresh_port, requests):
+    """Each URL's answer from the site, cached as it runs, against a fresh one from the
+    server that caches nothing: the URLs whose answers differ. Every URL is requested once
+    first, in the list's order, so that what one URL leaves in the cache is there when a
+    later one is compared."""
+    for language, path in requests:
+        get(port, path, {"Accept-Language": language} if language else {})
+    different = []
+    for language, path in requests:
+        headers = {"Accept-Language": language} if language else {}
+        # Downloads name the site's address: the fresh server is asked as the same host.
+        cached = get(port, path, headers)
+        fresh = get(fresh_port, path, {**headers, "Host": f"{HOST}:{port}"})
+        if cached != fresh:
+            different.append(f"{language or 'en'} {path} ({cached[0]}, fresh {fresh[0]})")
+    return different
+
+
+def start_gunicorn(source, env, port, log, args, workers=None):
+    with open(log, "w") as stream:
+        process = subprocess.Popen(  # noqa: S603  # nosec B603
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "twinning.wsgi",
+                f"--bind={HOST}:{port}",
+                f"--workers={workers or args.workers}",
+                f"--worker-class={args.worker_class}",
+                f"--threads={args.threads}",
+                "--timeout=60",
+                "--backlog=2048",
+            ],
+            cwd=source,
+            env=env,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_up(port, process)
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+def stop(process):
+    if process is not None and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def static_paths(port):
@@ -512,7 +585,7 @@ def cpu_seconds(group):
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def report(args, engine, values, editor, recorded, wrong_statuses, log_lines):
+def report(args, engine, values, editor, recorded, wrong_statuses, log_lines, different):
     requests = int(values.get("requests", 0))
     seconds = values.get("duration_us", 1) / 1e6
     socket_errors = {
@@ -573,6 +646,11 @@ def report(args, engine, values, editor, recorded, wrong_statuses, log_lines):
         problems.append(f"{len(log_lines)} error lines in the server log")
     if recorded != editor.saves:
         problems.append(f"{editor.saves} saves but {recorded} in the history")
+    print(f"  against fresh pages {len(different)} of {args.compared} answers differ")
+    if different:
+        problems.append(f"{len(different)} answers differ from a fresh, uncached one")
+    for url in different[:10]:
+        print(f"  differs from fresh: {url}")
     for failure in editor.failures[:10]:
         print(f"  editor failure: {failure}")
     for url in wrong_statuses[:10]:
@@ -630,34 +708,16 @@ def main():
             "CSRF_COOKIE_SECURE": "0",
             "LOG_LEVEL": "WARNING",
         }
-        log = Path(work) / "gunicorn.log"
+        log, fresh_log = Path(work) / "gunicorn.log", Path(work) / "gunicorn-fresh.log"
         try:
             if maintenance:
                 recreate_postgres(maintenance)
             data = prepare(source, env, password)
             print(f"Starting gunicorn on {HOST}:{port} ...")
-            with open(log, "w") as stream:
-                process = subprocess.Popen(  # noqa: S603  # nosec B603
-                    [
-                        str(Path(sys.executable).parent / "gunicorn"),
-                        "twinning.wsgi",
-                        f"--bind={HOST}:{port}",
-                        f"--workers={args.workers}",
-                        f"--worker-class={args.worker_class}",
-                        f"--threads={args.threads}",
-                        "--timeout=60",
-                        "--backlog=2048",
-                    ],
-                    cwd=source,
-                    env=env,
-                    stdout=stream,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            wait_until_up(port, process)
+            process = start_gunicorn(source, env, port, log, args)
             requests = public_urls(data)
             check_urls(port, requests)  # warm up: the first request of a page compiles templates
-            wrong, timings = check_urls(port, requests)
+            pages, (wrong, timings) = requests, check_urls(port, requests)
             if wrong:
                 raise SystemExit("Some URLs of the load do not answer 200:\n" + "\n".join(wrong))
             requests += static_paths(port)
@@ -677,19 +737,24 @@ def main():
             print(output.split("\nloadtest ")[0].rstrip())
             wrong, _timings = check_urls(port, requests[:10])
             recorded = history_saves(source, env)
-            problems = report(args, engine, values, editor, recorded, wrong, server_errors(log))
+            fresh_port = free_port()
+            print(f"Comparing every page with a fresh one from gunicorn on {HOST}:{fresh_port} ...")
+            fresh = start_gunicorn(
+                source, {**env, "CACHE_BACKEND": "dummy"}, fresh_port, fresh_log, args, workers=1
+            )
+            try:
+                different = compare_with_fresh(port, fresh_port, pages)
+            finally:
+                stop(fresh)
+            args.compared = len(pages)
+            errors = server_errors(log) + server_errors(fresh_log)
+            problems = report(args, engine, values, editor, recorded, wrong, errors, different)
             total = sum(seconds for seconds, _url in timings)
             print(f"  one client alone    {len(timings)} URLs in {total:.1f} s; the slowest:")
             for seconds, url in timings[:8]:
                 print(f"    {seconds * 1000:6.0f} ms  {url}")
         finally:
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop(process)
             if maintenance:
                 recreate_postgres(maintenance, drop_only=True)
     if problems:
