@@ -29,6 +29,8 @@ def run_settings(code=PRINT, **env):
             "ALLOWED_HOSTS",
             "DATABASE_REPLICA_URL",
             "REDIS_URL",
+            "BEHIND_PROXY",
+            "TRUSTED_PROXY_COUNT",
         }
     }
     clean.update(env, DJANGO_SETTINGS_MODULE="twinning.settings")
@@ -70,6 +72,23 @@ def test_unreadable_debug_is_a_clear_error(value):
     result = run_settings(DEBUG=value, SECRET_KEY="k" * 50)
     assert result.returncode == 1
     assert f"DEBUG must be one of 1/0, true/false, yes/no, on/off; got {value!r}." in result.stderr
+
+
+def test_behind_proxy_trusts_one_proxy_unless_told_how_many():
+    code = "from django.conf import settings as s; print(s.BEHIND_PROXY, s.TRUSTED_PROXY_COUNT)"
+    assert run_settings(code, SECRET_KEY="k" * 50).stdout == "False 1\n"
+    on = run_settings(code, SECRET_KEY="k" * 50, BEHIND_PROXY="1", TRUSTED_PROXY_COUNT="2")
+    assert on.stdout == "True 2\n"
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_no_trusted_proxy_is_a_clear_error(value):
+    result = run_settings(SECRET_KEY="k" * 50, BEHIND_PROXY="1", TRUSTED_PROXY_COUNT=value)
+    assert result.returncode == 1
+    assert (
+        "TRUSTED_PROXY_COUNT must be 1 or more (the proxies in front of the app servers); "
+        f"got {value}." in result.stderr
+    )
 
 
 def test_replica_url_adds_a_replica_that_tests_mirror_to_the_primary():
