@@ -1,7 +1,8 @@
 """Public pages of the registry: plain functions that render an explicit context.
 
-Every list and ranking takes its filters from ``registry.filters``; an invalid parameter gets
-the page with a message and status 400. ``?format=csv`` and ``?format=json`` give the same
+Every page answers GET and HEAD only (any other method: 405 with ``Allow``). Every list and
+ranking takes its filters from ``registry.filters``; an invalid parameter gets the page with a
+message and status 400. ``?format=csv`` and ``?format=json`` give the same
 filtered rows as a download (``registry.downloads``).
 """
 
@@ -18,6 +19,7 @@ from django.utils.functional import cached_property, lazy
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_safe
 
 from registry import caching, downloads
 from registry.filters import (
@@ -284,6 +286,7 @@ def _kind_label(kind):
 # Home
 
 
+@require_safe
 @caching.cached_page
 def home(request):
     """The totals, the top of the ranking, the anniversaries and the decades: cached until the
@@ -340,6 +343,7 @@ def _top():
 # Municipalities
 
 
+@require_safe
 @caching.cached_page
 def municipality_list(request):
     filterset = MunicipalityFilter(request.GET, queryset=Municipality.objects.for_list())
@@ -369,6 +373,7 @@ def _other_side(municipality, partnership):
     return [getattr(partnership, other), *joint]
 
 
+@require_safe
 @caching.cached_page
 def municipality_detail(request, slug):
     municipality = get_object_or_404(Municipality.objects.for_detail(), slug=slug)
@@ -416,6 +421,7 @@ def municipality_detail(request, slug):
 # Partnerships
 
 
+@require_safe
 @caching.cached_page
 def partnership_list(request):
     filterset = PartnershipFilter(request.GET, queryset=Partnership.objects.bilateral().for_list())
@@ -443,6 +449,7 @@ def _conflicts(changes, field):
     return conflicts
 
 
+@require_safe
 @caching.cached_page
 def partnership_detail(request, pk):
     partnership = get_object_or_404(Partnership.objects.for_detail(), pk=pk)
@@ -503,6 +510,7 @@ def partnership_detail(request, pk):
 # Networks
 
 
+@require_safe
 @caching.cached_page
 def network_list(request):
     filterset = NetworkFilter(request.GET, queryset=Partnership.objects.for_network_list())
@@ -516,6 +524,7 @@ def network_list(request):
     return _list_page(request, "registry/network_list.html", filterset, {}, make_download)
 
 
+@require_safe
 @caching.cached_page
 def network_detail(request, slug):
     network = get_object_or_404(Partnership.objects.for_network_detail(), slug=slug)
@@ -577,6 +586,7 @@ def _ranking_rows(municipalities):
     )
 
 
+@require_safe
 @caching.cached_page
 def ranking(request):
     filterset = RankingFilter(request.GET, queryset=Municipality.objects.all())
@@ -619,6 +629,7 @@ def _country_tables():
     return countries, pairs
 
 
+@require_safe
 @caching.cached_page
 def country_ranking(request):
     context = {}
@@ -667,6 +678,7 @@ def country_ranking(request):
 # Awards
 
 
+@require_safe
 @caching.cached_page
 def award_list(request):
     filterset = AwardFilter(request.GET, queryset=Event.objects.awards().for_timeline())
@@ -681,6 +693,7 @@ def award_list(request):
 # Statistics
 
 
+@require_safe
 @caching.cached_page
 def statistics(request):
     """Partnerships per decade, country and kind: cached until the data changes."""

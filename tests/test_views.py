@@ -830,3 +830,37 @@ def test_network_page_runs_a_constant_number_of_queries(client, django_assert_nu
     with django_assert_num_queries(4):
         response = client.get(hanse.get_absolute_url())
     assert len(rows(response, "members")) == count
+
+
+# Methods
+
+
+PUBLIC_PAGES = [
+    "/",
+    "/municipalities/",
+    "/municipalities/{town}/",
+    "/partnerships/",
+    "/partnerships/{pk}/",
+    "/networks/",
+    "/networks/{network}/",
+    "/rankings/",
+    "/rankings/countries/",
+    "/awards/",
+    "/statistics/",
+]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+@pytest.mark.parametrize("url", PUBLIC_PAGES)
+def test_public_pages_answer_only_get_and_head(client, url, method):
+    koeln, lille = municipality("Köln"), municipality("Lille", "FR")
+    link = partnership(koeln, lille, start="1958")
+    hanse = network("Neue Hanse", koeln, lille)
+    url = url.format(town=koeln.slug, pk=link.pk, network=hanse.slug)
+    assert client.get(url).status_code == 200
+    head = client.head(url)
+    assert (head.status_code, head.content) == (200, b"")
+    refused = getattr(client, method)(url)
+    assert refused.status_code == 405
+    assert refused["Allow"] == "GET, HEAD"
+    assert Partnership.objects.count() == 2
