@@ -7,6 +7,8 @@ alternative names) have their own page for that, behind the row's change link. I
 are kept as written, with no history of their own; reverting one deletes what it created and
 records on the run who reverted it and when.
 Searches ignore case and accents and look at every name, so "koln" and "Cologne" find Köln.
+An address with a NUL character in a parameter (a filter, the search) is refused with a
+message: no record can hold one, and PostgreSQL refuses to look one up.
 A change form saved after someone else saved the same record (or one of its inline rows)
 is refused with a message saying who and when, instead of silently undoing their work.
 """
@@ -17,10 +19,13 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import connections, models, router, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Substr
+from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import get_text_list
@@ -58,6 +63,86 @@ def partial_date_column(field, description):
         return value.display() if value else None
 
     return column
+
+
+NUL = "\x00"
+
+
+def nul_parameter(query):
+    """The first parameter of ``query`` (a QueryDict) with a NUL character in its name or in
+    one of its values, as the address writes it ("country", "%00"); ``None`` if there is none."""
+    for name, values in query.lists():
+        if NUL in name or any(NUL in value for value in values):
+            return name.replace(NUL, "%00")
+    return None
+
+
+def refuse_nul_term(term):
+    """Refuse a search with a NUL character (a 400): no name can hold one, and PostgreSQL
+    refuses the query ("A string literal cannot contain NUL (0x00) characters")."""
+    if NUL in term:
+        raise BadRequest("The search term has a NUL character (%00); no name can contain one.")
+
+
+class RefuseNulMixin:
+    """Answer a request whose address has a NUL character in a parameter with a 400 and a
+    message, before anything is looked up.
+
+    No record can hold one: forms refuse it and PostgreSQL cannot store it. So every value a
+    view reads from the address is checked at once: list filters, the search, the date
+    hierarchy, the changelist's own field lookups, sorting and paging, a form's initial values.
+    PostgreSQL refuses a query carrying one ("A string literal cannot contain NUL (0x00)
+    characters"), which was a 500; SQLite silently found nothing.
+
+    The autocomplete view is the admin site's: it reaches a model admin only through the
+    searched model's ``get_search_results``, which refuses such a term with Django's 400 page
+    (:func:`refuse_nul_term`; the picker says the results could not be loaded). The search
+    mixins below come first in their admins' order, so they call it themselves.
+    """
+
+    refused_template = "admin/refused.html"
+
+    def refuse_nul(self, request):
+        """The 400 page if a parameter of ``request`` has a NUL character, else ``None``."""
+        name = nul_parameter(request.GET)
+        if name is None:
+            return None
+        messages.error(
+            request,
+            gettext(
+                "The address of this page has a NUL character (%%00) in “%(parameter)s”. No "
+                "record can contain one, so nothing was looked up: remove it from the address, "
+                "or start again from the list."
+            )
+            % {"parameter": name},
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Not looked up"),
+            "subtitle": None,
+            "opts": self.model._meta,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.refused_template, context, status=400)
+
+    def get_search_results(self, request, queryset, search_term):
+        refuse_nul_term(search_term)
+        return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request, extra_context=None):
+        return self.refuse_nul(request) or super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The add and the change form: a value of the address is a field's initial value.
+        return self.refuse_nul(request) or super().changeform_view(
+            request, object_id, form_url, extra_context
+        )
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self.refuse_nul(request) or super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self.refuse_nul(request) or super().history_view(request, object_id, extra_context)
 
 
 STATE_FIELD = "state_fingerprint"
@@ -235,7 +320,7 @@ class StaleFormMixin:
         )
 
 
-class HistoryAdmin(StaleFormMixin, SimpleHistoryAdmin):
+class HistoryAdmin(RefuseNulMixin, StaleFormMixin, SimpleHistoryAdmin):
     """The history admin, with reverting reserved for those who may change.
 
     django-simple-history shows the revert form to anyone who may view the object and saves
@@ -255,7 +340,25 @@ class HistoryAdmin(StaleFormMixin, SimpleHistoryAdmin):
         history = history_manager.filter(**{pk_name: object_id})
         return history.select_related(*related) if related else history
 
+    @staticmethod
+    def _check_key(model, value):
+        """A 404 for an address whose key is not one ``model`` can have ("abc" for a number):
+        django-simple-history looks it up as it is, a ValueError and a 500."""
+        try:
+            model._meta.pk.to_python(unquote(value))
+        except ValidationError:
+            raise Http404 from None
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_key(self.model, object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        refused = self.refuse_nul(request)
+        if refused:
+            return refused
+        self._check_key(self.model, object_id)
+        self._check_key(self.model.history.model, version_id)
         if request.method == "POST" and not self.has_change_history_permission(request):
             raise PermissionDenied
         # In one transaction, as the change form's view: the stale check locks the record's
@@ -272,6 +375,7 @@ class QuerySetSearchMixin:
     """
 
     def get_search_results(self, request, queryset, search_term):
+        refuse_nul_term(search_term)
         if not search_term.strip():
             return queryset, False
         return queryset.search(search_term), False
@@ -286,6 +390,7 @@ class RelatedSearchMixin:
     search_related = []
 
     def get_search_results(self, request, queryset, search_term):
+        refuse_nul_term(search_term)
         if not search_term.strip():
             return queryset, False
         found = Q()
@@ -409,7 +514,7 @@ def _reverted_text(run, deleted):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(RefuseNulMixin, admin.ModelAdmin):
     """What each run of ``import_partnerships``, ``import_municipalities``, ``import_events``,
     ``import_networks`` or ``import_changes`` brought in; written by the commands only.
 
