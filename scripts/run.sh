@@ -16,7 +16,7 @@ echo "run: migrating the database"
 python manage.py migrate --noinput
 
 echo "run: loading the historical record (fixtures/; loading again changes nothing)"
-python manage.py loaddata sources places partnerships events
+python manage.py load_record
 
 echo "run: collecting static files (served by WhiteNoise when DEBUG is off)"
 python manage.py collectstatic --noinput --verbosity 0

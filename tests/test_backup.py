@@ -26,7 +26,6 @@ from registry.models import (
 
 pytestmark = pytest.mark.django_db
 
-RECORD = ["sources", "places", "partnerships", "events"]
 
 # What the backup holds, as docs/backup.md says: the registry (with its history) by primary
 # key, and the staff's accounts, groups and admin log with natural keys for the content
@@ -144,7 +143,7 @@ def staff_edits():
 
 
 def test_dump_empty_restore_gives_back_identical_content(tmp_path, superuser):
-    call_command("loaddata", *RECORD, verbosity=0)
+    call_command("load_record", verbosity=0)
     staff_edits()
     before = content()
     koeln_history = list(
@@ -186,7 +185,7 @@ def test_dump_empty_restore_gives_back_identical_content(tmp_path, superuser):
 
 
 def test_natural_foreign_keys_cannot_dump_the_history_of_a_deleted_record(tmp_path):
-    call_command("loaddata", *RECORD, verbosity=0)
+    call_command("load_record", verbosity=0)
     Partnership.objects.get(slug="koln--corinto").delete()  # its members' history names it
     with pytest.raises(CommandError) as refused:
         call_command("dumpdata", "registry", "--natural-foreign", output=str(tmp_path / "r.json"))
@@ -204,7 +203,7 @@ def test_with_natural_primary_keys_a_history_would_follow_the_wrong_record(tmp_p
     number the records afresh."""
     germany = Country.objects.get(code="DE")
     Municipality.objects.create(name="Gone", slug="gone", country=germany).delete()
-    call_command("loaddata", *RECORD, verbosity=0)
+    call_command("load_record", verbosity=0)
     Municipality.objects.get(slug="koln").save()
     assert list(Municipality.objects.get(slug="koln").history.values_list("name", flat=True)) == [
         "Köln"

@@ -250,7 +250,7 @@ def _revert(koeln, lille, liege):
 
 
 def _loaddata(koeln, lille, liege):
-    call_command("loaddata", "sources", "places", "partnerships", "events", verbosity=0)
+    call_command("load_record", verbosity=0)
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,6 @@ from registry.models import Municipality, Partnership
 
 pytestmark = pytest.mark.django_db
 
-RECORD = ["sources", "places", "partnerships", "events"]
-
 
 def database_state():
     """Every row of every table as the database returns it, in primary key order: registry,
@@ -32,7 +30,7 @@ def database_state():
 @pytest.fixture
 def record():
     """The historical record, so that there is something to lose."""
-    call_command("loaddata", *RECORD, verbosity=0)
+    call_command("load_record", verbosity=0)
     assert Partnership.objects.count() > 70
 
 

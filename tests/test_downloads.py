@@ -43,7 +43,7 @@ def today():
 
 @pytest.fixture
 def record():
-    call_command("loaddata", "sources", "places", "partnerships", "events", verbosity=0)
+    call_command("load_record", verbosity=0)
 
 
 def test_neutralise_formula_cells_and_leave_numbers_alone():

@@ -32,7 +32,7 @@ Status = Partnership.Status
 
 @pytest.fixture
 def record():
-    call_command("loaddata", "sources", "places", "partnerships", "events", verbosity=0)
+    call_command("load_record", verbosity=0)
 
 
 def get(client, url, **headers):

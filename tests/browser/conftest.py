@@ -68,7 +68,7 @@ def live_server(static_root_for_live_server, live_server):
 @pytest.fixture
 def record(transactional_db):
     """The historical record of fixtures/, as in production."""
-    call_command("loaddata", "sources", "places", "partnerships", "events", verbosity=0)
+    call_command("load_record", verbosity=0)
 
 
 @pytest.fixture
