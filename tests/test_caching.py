@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from conftest import country, municipality, network, partnership, staff_user
+from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
 from django.db import connection
 from django.http import HttpResponse
@@ -23,6 +24,7 @@ from registry.models import (
     ImportRun,
     KindChange,
     Membership,
+    Municipality,
     Partnership,
     StatusChange,
 )
@@ -371,28 +373,47 @@ def test_a_lost_version_is_never_an_old_one(towns):
     assert caching.data_version() not in (before, None)
 
 
-def _redis_url():
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/0"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The site's cache in Redis under a prefix of this test's own, emptied afterwards. Redis
+    runs on the development machine and in CI: without it the test fails, never skips."""
+    import redis
+
+    raw = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
     try:
-        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    return url
-
-
-def test_with_redis_the_cache_is_shared_and_forgotten_on_change(settings, client, towns):
+        raw.ping()
+    except redis.exceptions.ConnectionError as error:
+        pytest.fail(f"Redis does not answer on {REDIS_URL} ({error}); start it (README).")
+    prefix = f"test-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": _redis_url(),
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
             "TIMEOUT": 60,
         }
     }
+    yield raw, prefix
+    for key in raw.scan_iter(f"{prefix}:*"):
+        raw.delete(key)
+
+
+def test_with_redis_the_cache_is_shared_and_forgotten_on_change(client, towns, redis_cache):
+    raw, prefix = redis_cache
     koeln, lille, liege = towns
     assert ranking(client) == [["1", "Köln", "Germany", "1"], ["1", "Lille", "France", "1"]]
-    assert ranking(Client()) == [["1", "Köln", "Germany", "1"], ["1", "Lille", "France", "1"]]
+    # Stored in Redis, not in this process.
+    assert any(b":registry:page:" in key for key in raw.scan_iter(f"{prefix}:*"))
+    # A change that sends no signal here (another app server's, say) is not seen ...
+    Municipality.objects.filter(pk=koeln.pk).update(name="Cologne")
+    assert ranking(Client())[0] == ["1", "Köln", "Germany", "1"]
+    # ... until that server replaces the data version in the shared cache.
+    other_server = RedisCache(REDIS_URL, {"KEY_PREFIX": prefix})
+    other_server.set(caching.VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    assert ranking(Client())[0] == ["1", "Cologne", "Germany", "1"]
     partnership(liege, lille)
     assert ranking(Client())[0] == ["1", "Lille", "France", "2"]
 

@@ -17,14 +17,11 @@ def test_without_a_replica_everything_goes_to_the_primary():
 
 def test_with_a_replica_reads_go_there_and_writes_and_migrations_to_the_primary():
     assert with_replica.db_for_read(Partnership) == "replica"
-    assert router.db_for_write(Partnership) == "default"
+    assert with_replica.db_for_write(Partnership) == "default"
     assert (
-        router.allow_migrate("default", "registry"),
-        router.allow_migrate("replica", "registry"),
-    ) == (
-        True,
-        False,
-    )
+        with_replica.allow_migrate("default", "registry"),
+        with_replica.allow_migrate("replica", "registry"),
+    ) == (True, False)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # no test-wide transaction
