@@ -5,22 +5,17 @@ unknown country code, an unknown sort order) makes the form invalid, and the vie
 the form's message and status 400 instead of a silently different list.
 """
 
-import functools
-import html
 import re
 
 import django_filters as filters
 from django import forms
 from django.db.models import F
-from django.forms import BoundField
 from django.utils import timezone
-from django.utils.formats import localize
-from django.utils.html import conditional_escape, escape, format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from registry.dates import PartialDate
+from registry.fast_markup import FastBoundField, FastSelect
 from registry.models import Country, Event, Municipality, Partnership, Region, Theme
 
 BILATERAL_KINDS = [
@@ -28,86 +23,6 @@ BILATERAL_KINDS = [
 ]
 YES_NO = [("yes", _("yes")), ("no", _("no"))]
 ANY = "any"
-
-
-# Widgets
-
-
-def _attrs(attrs):
-    """``django/forms/widgets/attrs.html``, in Python."""
-    return "".join(
-        f" {conditional_escape(name)}"
-        if value is True
-        else f' {conditional_escape(name)}="{escape(value)}"'
-        for name, value in attrs.items()
-        if value is not False
-    )
-
-
-def _escape(value):
-    """Django's ``escape()`` (the standard library's, on the text), without its lazy-string
-    wrapper, which cost more than the escaping for 250 options."""
-    return html.escape(str(value))
-
-
-def template_text(value):
-    """A value as ``{{ value }}`` writes it: localized, then escaped unless marked safe."""
-    if not isinstance(value, str):
-        value = localize(value)
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return _escape(value)
-
-
-class QuickSelect(forms.Select):
-    """Django's ``Select``, writing the same HTML in Python rather than through a template
-    per ``<option>``: rendering a filter form's 250 countries that way took longer than the
-    rest of the page (bench/NOTES.md). The options are kept per process by what they show
-    (:func:`_options`), so an unchanged list is written once, cache or no cache."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        # What get_context() and optgroups() make, without a dict per option.
-        attrs = self.build_attrs(self.attrs, attrs)
-        if self.allow_multiple_selected:
-            attrs["multiple"] = True
-        choices = tuple(
-            (option_value, tuple(label) if isinstance(label, list) else label)
-            for option_value, label in self.choices
-        )
-        shown = (choices, frozenset(self.format_value(value)), self.allow_multiple_selected)
-        try:
-            options = _options(*shown, get_language())
-        except TypeError:  # a value or label that cannot be a key: written afresh
-            options = _options.__wrapped__(*shown, get_language())
-        html = f'<select name="{template_text(name)}"{_attrs(attrs)}>{options}\n</select>'
-        return mark_safe(html)  # noqa: S308  # nosec B308 B703  # every part escaped
-
-
-@functools.lru_cache(maxsize=256)
-def _options(choices, values, multiple, language):
-    """The ``<option>`` elements of ``choices`` (``(value, label)`` pairs, or ``(group,
-    pairs)``) with ``values`` selected, as Django's ``select.html`` writes them. ``language``
-    is part of the key: a lazily translated label or a localized number reads differently in
-    each."""
-    html = []
-    has_selected = False
-    for option_value, option_label in choices:
-        group = isinstance(option_label, tuple)
-        if group:
-            html.append(f'\n  <optgroup label="{template_text(option_value)}">')
-            options = option_label
-        else:
-            options = [("" if option_value is None else option_value, option_label)]
-        for subvalue, sublabel in options:
-            selected = (not has_selected or multiple) and str(subvalue) in values
-            has_selected |= selected
-            html.append(
-                f'\n  <option value="{_escape(subvalue)}"{" selected" if selected else ""}>'
-                f"{template_text(sublabel)}</option>\n"
-            )
-        if group:
-            html.append("\n  </optgroup>")
-    return "".join(html)
 
 
 # Form fields
@@ -224,47 +139,11 @@ class ReferenceDateField(forms.CharField):
         return day
 
 
-class QuickBoundField(BoundField):
-    """Django's ``BoundField``, its field group (label, help text, errors, widget) written in
-    Python as ``django/forms/field.html`` and ``label.html`` write it, rather than through
-    two templates and an include per field: a filter form's five groups took 1.2 ms of an
-    uncached ranking's 12. A field in a fieldset, or without an id, keeps Django's."""
-
-    def as_field_group(self):
-        if self.use_fieldset or not (self.field.widget.attrs.get("id") or self.auto_id):
-            return super().as_field_group()
-        label = self._label() if self.label else ""
-        help_text = ""
-        if self.help_text:
-            help_id = f' id="{template_text(self.auto_id)}_helptext"' if self.auto_id else ""
-            help_text = f'<div class="helptext"{help_id}>{self.help_text}</div>'
-        errors = str(self.errors) if self.errors else ""
-        # The template's lines, stripped as Django's form renderer strips them.
-        return mark_safe(f"\n  {label}\n\n{help_text}\n{errors}\n{self}\n".strip())  # noqa: S308  # nosec B308 B703  # every part escaped
-
-    def _label(self):
-        """``label_tag()``, for a field with an id."""
-        contents = self.label
-        suffix = self.field.label_suffix
-        if suffix is None:
-            suffix = self.form.label_suffix
-        if suffix and contents and contents[-1] not in _(":?.!"):
-            contents = format_html("{}{}", contents, suffix)
-        widget = self.field.widget
-        attrs = {}
-        id_for_label = widget.id_for_label(widget.attrs.get("id") or self.auto_id)
-        if id_for_label:
-            attrs["for"] = id_for_label
-        if self.field.required and hasattr(self.form, "required_css_class"):
-            attrs["class"] = self.form.required_css_class
-        return f"<label{_attrs(attrs)}>{template_text(contents)}</label>"
-
-
 class FilterForm(forms.Form):
     """The form of a FilterSet, checking the fields against each other; its field groups
-    written by :class:`QuickBoundField`."""
+    written by :class:`registry.fast_markup.FastBoundField`."""
 
-    bound_field_class = QuickBoundField
+    bound_field_class = FastBoundField
 
     def clean(self):
         cleaned = super().clean()
@@ -336,11 +215,12 @@ def _country_name():
 
 class BaseFilterSet(filters.FilterSet):
     def get_form_class(self):
-        """The form, its plain drop-down lists written by :class:`QuickSelect`."""
+        """The form, its plain drop-down lists written by
+        :class:`registry.fast_markup.FastSelect`."""
         form_class = super().get_form_class()
         for field in form_class.base_fields.values():
             if type(field.widget) is forms.Select:
-                quick = QuickSelect(attrs=field.widget.attrs)
+                quick = FastSelect(attrs=field.widget.attrs)
                 quick.choices = field.widget.choices
                 field.widget = quick
         return form_class
@@ -645,11 +525,3 @@ class RankingFilter(BaseFilterSet):
         if stored:
             return queryset.ranked_on(rule["day"]).annotate_partners("partners_then")
         return queryset.ranked_by(**rule).annotate_partners("partners_then")
-
-
-def reference_day(filterset):
-    """The day a list or ranking describes: its ``on`` day, else today."""
-    day = None
-    if filterset is not None and filterset.form.is_valid():
-        day = filterset.form.cleaned_data.get("on")
-    return day or timezone.localdate()

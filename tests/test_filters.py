@@ -5,21 +5,9 @@ import re
 
 import pytest
 from conftest import country, municipality, network, partnership
-from django import forms
-from django.forms import BoundField
 from django.utils import translation
-from django.utils.safestring import mark_safe
 from pages import column, errors, page, rows
 
-from registry.filters import (
-    AwardFilter,
-    FilterForm,
-    MunicipalityFilter,
-    NetworkFilter,
-    PartnershipFilter,
-    QuickSelect,
-    RankingFilter,
-)
 from registry.models import (
     AlternativeName,
     Country,
@@ -380,28 +368,6 @@ def test_award_filters(client):
     ]
 
 
-@pytest.mark.parametrize(
-    "choices, value, attrs",
-    [
-        ([("", "any"), ("DE", "Germany"), ("FR", "France")], "FR", {"id": "id_country"}),
-        ([("", "any"), ("DE", "Germany")], None, {}),
-        (
-            [("a&b", 'Tom & "Jerry" <b>'), (1970, 1970), ("x", mark_safe("<i>safe</i>"))],
-            "a&b",
-            {"id": 'x"y', "required": True, "disabled": False, "data-n": 3},
-        ),
-        ([("Europe", [("DE", "Germany"), ("FR", "France")]), ("", "none")], "DE", {}),
-        ([(None, "none"), ("DE", "Germany"), ("DE", "Germany again")], "DE", {"id": "c"}),
-        ([(None, "none"), ("DE", "Germany")], "", {}),
-        ([("DE", "Germany"), ("FR", "France")], ["FR", "DE"], {}),
-    ],
-)
-def test_the_quick_drop_down_writes_what_djangos_writes(choices, value, attrs):
-    assert QuickSelect(choices=choices).render("country", value, attrs) == forms.Select(
-        choices=choices
-    ).render("country", value, attrs)
-
-
 def _options(response, name):
     """The (value, text) of every option of the drop-down ``name``."""
     select = re.search(
@@ -430,54 +396,3 @@ def test_the_drop_downs_of_countries_and_themes_name_them_as_the_records_do(clie
     assert len(countries) > 200
     assert ("chess", "Schach" if language == "de" else "Chess") in themes
     assert ("kites", "Kites <flying>") in themes
-
-
-class _Odd(FilterForm):
-    required_css_class = "required"
-    name = forms.CharField(label="Name?", help_text="<b>bold</b> & more", max_length=3)
-    choice = forms.ChoiceField(
-        choices=[("a", "A & B")], label="Pick <one>", label_suffix=" →", required=False
-    )
-    radio = forms.ChoiceField(choices=[("x", "X")], widget=forms.RadioSelect, required=False)
-    own_id = forms.CharField(widget=forms.TextInput(attrs={"id": "mine"}), required=False)
-    unlabelled = forms.CharField(label="", required=False)
-
-
-@pytest.mark.parametrize("language", ["en", "de"])
-@pytest.mark.parametrize(
-    "form_class", [MunicipalityFilter, PartnershipFilter, NetworkFilter, AwardFilter, RankingFilter]
-)
-@pytest.mark.parametrize(
-    "data",
-    [
-        {},
-        {"country": "de", "on": "1970", "q": "Köln", "sort": "name"},
-        {"country": "ZZ", "kind": "bogus", "status": "x", "domestic": "maybe", "on": "abc"},
-        {"founded_from": "x", "founded_to": "1900", "theme": "nope", "level": "gold"},
-    ],
-)
-def test_the_quick_field_groups_write_what_djangos_write(form_class, data, language):
-    with translation.override(language):
-        form = form_class(data).form
-        form.is_valid()
-        for field in form:
-            assert field.as_field_group() == BoundField.as_field_group(field), field.name
-
-
-@pytest.mark.parametrize("data", [{}, {"name": "toolong", "choice": "z", "radio": "y"}])
-def test_the_quick_field_groups_write_what_djangos_write_for_any_field(data):
-    """Required fields with their class, a label ending in punctuation, a label suffix of
-    the field's own, help text as HTML, a fieldset (Django's own), an id of the widget's, no
-    label at all."""
-    form = _Odd(data)
-    form.is_valid()
-    for field in form:
-        assert field.as_field_group() == BoundField.as_field_group(field), field.name
-    assert 'class="required"' in form["name"].as_field_group()
-
-
-def test_every_filter_forms_plain_drop_downs_are_quick():
-    for filterset_class in (MunicipalityFilter, PartnershipFilter, RankingFilter):
-        form = filterset_class({}).form
-        assert not [name for name, f in form.fields.items() if type(f.widget) is forms.Select]
-        assert any(isinstance(f.widget, QuickSelect) for f in form.fields.values())

@@ -6,8 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from conftest import country, municipality, network, partnership
 from django.core.management import call_command
-from django.template import engines
-from django.utils import timezone, translation
+from django.utils import timezone
 from pages import column, errors, heading, page, rows, table, text
 
 from registry import views
@@ -622,29 +621,6 @@ def test_ranking_links_to_who_led_when(client):
     assert '<a href="?on=1950">1950</a>, <a href="?on=1960">1960</a>' in html
 
 
-_ROWS_AS_THE_TEMPLATE_WROTE_THEM = """{% for municipality in rows %}
-      <tr><td class="number">{{ municipality.rank }}</td><td><a href="{{ municipality.get_absolute_url }}">{{ municipality.name }}</a></td><td>{{ municipality.country.name }}</td><td class="number">{{ municipality.partners }}</td></tr>
-      {% endfor %}"""  # noqa: E501 - the loop exactly as ranking.html had it
-
-
-@pytest.mark.parametrize("grouping", [False, True])
-@pytest.mark.parametrize("language", ["en", "de"])
-def test_the_ranking_rows_written_in_python_are_what_the_template_wrote(
-    settings, language, grouping
-):
-    """The ranking's rows, written in Python for speed: the same HTML as the template's loop,
-    escaping, numbers in the language's format and links included."""
-    settings.USE_THOUSAND_SEPARATOR = grouping
-    odd = municipality('Saint-Ouen & <Co> "Ré"', "FR", slug="saint-ouen")
-    koeln = municipality("Köln", slug="koln")
-    odd.rank, odd.partners = 1234, 1001
-    koeln.rank, koeln.partners = 1, 24
-    with translation.override(language):
-        template = engines["django"].from_string(_ROWS_AS_THE_TEMPLATE_WROTE_THEM)
-        assert views._ranking_rows([odd, koeln]) == template.render({"rows": [odd, koeln]})
-        assert "&amp; &lt;Co&gt; &quot;Ré&quot;" in views._ranking_rows([odd])
-
-
 # Language
 
 
@@ -864,3 +840,45 @@ def test_public_pages_answer_only_get_and_head(client, url, method):
     assert refused.status_code == 405
     assert refused["Allow"] == "GET, HEAD"
     assert Partnership.objects.count() == 2
+
+
+# Past days: of two records of one date, the first recorded counts
+
+
+@pytest.mark.parametrize("first_recorded", ["friendship", "official"])
+def test_a_past_ranking_takes_the_first_recorded_of_two_kinds_of_one_date(client, first_recorded):
+    koeln, lille = municipality("Köln"), municipality("Lille", "FR")
+    link = partnership(koeln, lille, start="1958")
+    later = "official" if first_recorded == "friendship" else "friendship"
+    KindChange.objects.create(partnership=link, kind=first_recorded, date="1958")
+    KindChange.objects.create(partnership=link, kind=later, date="1958")
+    counted = [["1", "Köln", "Germany", "1"], ["1", "Lille", "France", "1"]]
+    for kind in ("official", "friendship"):
+        response = get(client, f"/rankings/?on=1960&kind={kind}")
+        if kind == first_recorded:
+            assert rows(response, "ranking") == counted, kind
+        else:
+            assert_no_ranking(response)
+
+
+@pytest.mark.parametrize("first_recorded", ["suspended", "active"])
+def test_a_past_ranking_takes_the_first_recorded_of_two_statuses_of_one_date(
+    client, first_recorded
+):
+    koeln, lille = municipality("Köln"), municipality("Lille", "FR")
+    link = partnership(koeln, lille, start="1958")
+    later = "active" if first_recorded == "suspended" else "suspended"
+    StatusChange.objects.create(partnership=link, status=first_recorded, date="1970")
+    StatusChange.objects.create(partnership=link, status=later, date="1970")
+    counted = [["1", "Köln", "Germany", "1"], ["1", "Lille", "France", "1"]]
+    for status in ("active", "suspended"):
+        response = get(client, f"/rankings/?on=1975&status={status}")
+        if status == first_recorded:
+            assert rows(response, "ranking") == counted, status
+        else:
+            assert_no_ranking(response)
+
+
+def assert_no_ranking(response):
+    assert "ranking" not in page(response).tables
+    assert "No municipality has partners under this rule." in response.content.decode()
