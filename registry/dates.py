@@ -119,10 +119,6 @@ class PartialDate(str):
         except ValueError:
             raise ValueError(f"{text!r} is not a date in the calendar") from None
 
-    @classmethod
-    def from_date(cls, value):
-        return cls(value.isoformat())
-
     @property
     def precision(self):
         return {4: Precision.YEAR, 7: Precision.MONTH}.get(len(self), Precision.DAY)
