@@ -8,11 +8,13 @@ has no inline script or style, its scripts carry their data in ``data-`` attribu
 """
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 from conftest import municipality, partnership
 from django.conf import settings
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +222,58 @@ def test_admin_forms_send_every_security_header_and_need_no_inline_code(client, 
     assert "/static/admin/js/change_form.js" in names
     assert "/static/admin/js/autocomplete.js" in names
     assert [src for src in scripts if not src.startswith(settings.STATIC_URL)] == ["/admin/jsi18n/"]
+
+
+def main_text(response):
+    """The text of the page's main part, block by block, as a person reads it."""
+    main = response.content.decode().partition('<main id="content">')[2].partition("</main>")[0]
+    blocks = re.findall(r"<(h1|p)[^>]*>(.*?)</\1>", main, re.DOTALL)
+    return [" ".join(unescape(re.sub(r"<[^>]+>", "", text)).split()) for _tag, text in blocks]
+
+
+REFUSED_FORM = [
+    "Form refused",
+    "This form was not accepted, and nothing was changed: this site could not tell that it "
+    "was sent from one of its own pages.",
+    "That is what happens to a form another website sends in your name. If you sent it from "
+    "this site, go back, reload the page and send the form again; staff logging in must allow "
+    "this site's cookies.",
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "headers"),
+    [
+        # The language switch, sent from another site's page.
+        ("/i18n/setlang/", {"language": "de", "next": "/"}, {"Sec-Fetch-Site": "cross-site"}),
+        # Any form without its CSRF token: the admin's login, from its own page.
+        (
+            "/admin/login/",
+            {"username": "editor", "password": PASSWORD},
+            {"Referer": "https://testserver/admin/login/"},
+        ),
+    ],
+)
+def test_a_refused_form_gets_the_sites_page_without_inline_code(editor, url, data, headers):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(url, data, headers=headers, secure=True)
+    assert response.status_code == 403
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert main_text(response) == REFUSED_FORM
+    assert "<title>Form refused · Twinning registry</title>" in response.content.decode()
+    parsed = inline(response)
+    assert (parsed.blocked, parsed.scripts) == ([], [])
+    assert "<style" not in response.content.decode()
+    assert_secure(response)
+    assert response.cookies == {}
+
+
+def test_a_refused_form_is_explained_in_german_to_who_asks_for_it():
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/i18n/setlang/",
+        {"language": "en", "next": "/"},
+        headers={"Sec-Fetch-Site": "cross-site", "Accept-Language": "de"},
+        secure=True,
+    )
+    assert (response.status_code, main_text(response)[0]) == (403, "Formular abgelehnt")

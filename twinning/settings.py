@@ -207,6 +207,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# A refused form's page in the site's layout; Django's own has an inline style the CSP blocks.
+CSRF_FAILURE_VIEW = "twinning.views.csrf_failure"
 # The language chosen in the page footer: HTTPS-only like the session, same-site like the others.
 LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_SAMESITE = "Lax"

@@ -6,13 +6,14 @@ different (a token and a cookie each): no shared cache could serve a page as it 
 visit, the first of a visitor or a crawler above all, would pay for a new random secret. The
 switch changes nothing but the visitor's own language cookie, and a browser says on every POST
 where the form came from: ``Sec-Fetch-Site`` (Fetch metadata, sent by every current browser) or,
-from older ones, ``Origin``. A POST from another site is refused with Django's CSRF failure
-page and sets no cookie; a request with neither header came from no browser, so no other site
+from older ones, ``Origin``. A POST from another site is refused with the CSRF failure page
+and sets no cookie; a request with neither header came from no browser, so no other site
 can have sent it through the visitor's. The same rule as Go's ``CrossOriginProtection`` and the
 Fetch metadata guidance (https://web.dev/articles/fetch-metadata).
 """
 
 from django.conf import settings
+from django.shortcuts import render
 from django.urls import get_callable
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
@@ -41,3 +42,14 @@ def switch_language(request):
         failure = get_callable(settings.CSRF_FAILURE_VIEW)  # as CsrfViewMiddleware finds it
         return failure(request, reason="The language switch of another site.")
     return set_language(request)
+
+
+def csrf_failure(request, reason=""):
+    """The page of a form refused by the CSRF check (``CSRF_FAILURE_VIEW``), or by the language
+    switch, in the site's layout: status 403, translated, and no cookie set.
+
+    Django's own page carries an inline ``<style>`` the site's policy blocks (the browser
+    reports it). The reason stays out of the page, a visitor can do nothing with it;
+    ``CsrfViewMiddleware`` logs it ("Forbidden (CSRF cookie not set.)").
+    """
+    return render(request, "403_csrf.html", status=403)
