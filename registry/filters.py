@@ -511,17 +511,29 @@ class RankingFilter(BaseFilterSet):
             "day": data.get("on"),
         }
 
+    @property
+    def counted_in_sql(self):
+        """Which way the ranking is made. ``False``: today's counts by the stored rule, read
+        from ``partner_count`` and ranked page by page (``QuerySet.dense_ranks``). ``True``:
+        counted in SQL (``Municipality.objects.counting()``), each row with its ``rank`` and
+        the list's ``list_total``."""
+        rule = self.rule
+        return not (rule["day"] is None and _is_stored_rule(rule))
+
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         rule = self.rule
-        stored = (
-            rule["kind"] == Partnership.Kind.OFFICIAL
-            and rule["status"] == Partnership.Status.ACTIVE
-            and rule["domestic"] == "include"
-        )
-        if stored and rule["day"] is None:
-            # Ranked by the view per page (QuerySet.dense_ranks), not by a window over all.
+        if not self.counted_in_sql:
             return queryset.ranked().annotate_partners("partner_count")
-        if stored:
+        if _is_stored_rule(rule):
             return queryset.ranked_on(rule["day"]).annotate_partners("partners_then")
         return queryset.ranked_by(**rule).annotate_partners("partners_then")
+
+
+def _is_stored_rule(rule):
+    """Whether ``rule`` counts as the stored ``partner_count`` does."""
+    return (
+        rule["kind"] == Partnership.Kind.OFFICIAL
+        and rule["status"] == Partnership.Status.ACTIVE
+        and rule["domestic"] == "include"
+    )

@@ -77,14 +77,16 @@ class _Paginator(Paginator):
     """Pages of a list in a total order (ending with the primary key), counted once per data
     version, with the pages past the middle read from the far end: ``page=`` of the last page
     costs what page 1 costs, whatever the length of the list. Page 1 of a list not yet
-    counted reads its rows and the count in one query (the count as a subquery)."""
+    counted reads its rows and the count in one query (the count as a subquery), or reads
+    the count from the rows of a queryset that ``counts_itself`` (annotates ``list_total``)."""
 
-    def __init__(self, queryset, size, count_key):
+    def __init__(self, queryset, size, count_key, counts_itself=False):
         ordering = queryset.query.order_by or queryset.model._meta.ordering
         if not any(str(term) in ("pk", "-pk", "id", "-id") for term in ordering):
             queryset = queryset.order_by(*ordering, "pk")
         super().__init__(queryset, size)
         self.count_key = count_key
+        self.counts_itself = counts_itself
 
     @cached_property
     def count(self):
@@ -97,7 +99,7 @@ class _Paginator(Paginator):
         by the dated records, ``Municipality.objects.counting()``) annotates ``list_total``
         itself."""
         queryset, query = self.object_list, self.object_list.query
-        if "list_total" not in query.annotations:
+        if not self.counts_itself:
             if query.group_by is None and not query.distinct and not _aggregates(query):
                 total = queryset.order_by().values(_one=Value(1)).annotate(total=Count("*"))
                 counted = Subquery(total.values("total"), output_field=IntegerField())
@@ -140,12 +142,21 @@ def _reading(request, filterset):
     return (name, caching.form_reading(filterset.form))
 
 
-def _page(request, queryset, filterset, size=PAGE_SIZE, cache_rows=False, prepare=None):
+def _page(
+    request,
+    queryset,
+    filterset,
+    size=PAGE_SIZE,
+    cache_rows=False,
+    prepare=None,
+    counts_itself=False,
+):
     """The asked-for page of ``queryset``, as filtered by ``filterset``; with ``cache_rows``,
     its rows come from the cache while the data stays unchanged; ``prepare(rows,
-    page_number)`` completes the rows first."""
+    page_number)`` completes the rows first; ``counts_itself``: the queryset annotates each
+    row with the list's ``list_total``."""
     count_key = _reading(request, filterset)
-    paginator = _Paginator(queryset, size, count_key)
+    paginator = _Paginator(queryset, size, count_key, counts_itself)
     number = request.GET.get("page") or "1"
     try:
         page = paginator.page(number)
@@ -589,16 +600,18 @@ def ranking(request):
         as_of = rule["day"] or timezone.localdate()
         context["as_of"] = as_of
         ranked = filterset.qs.ranking_columns()
-        ranks_itself = "rank" in ranked.query.annotations
+        counted = filterset.counted_in_sql  # with each row's rank and the list's total
         if fmt:
-            every = ranked if ranks_itself else ranked.with_rank()  # streamed in order
+            every = ranked if counted else ranked.with_rank()  # streamed in order
             rows = (downloads.ranking_row(request, m) for m in downloads.iterate(every))
             return downloads.download(fmt, "ranking", as_of, downloads.RANKING_HEADER, rows)
 
         def ranks(rows, number):
-            return rows if ranks_itself else ranked.dense_ranks(rows, first_page=number == 1)
+            return rows if counted else ranked.dense_ranks(rows, first_page=number == 1)
 
-        page = _page(request, ranked, filterset, cache_rows=True, prepare=ranks)
+        page = _page(
+            request, ranked, filterset, cache_rows=True, prepare=ranks, counts_itself=counted
+        )
     except Invalid as error:
         return _invalid(request, "registry/ranking.html", context, error)
     rows = fast_markup.ranking_rows(page.object_list)
