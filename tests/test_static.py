@@ -59,3 +59,40 @@ def test_whitenoise_serves_a_compressed_copy_to_who_accepts_it(collected):
 
 def test_an_unknown_static_file_is_a_404(collected):
     assert Client().get("/static/css/nothing-here.css").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name", ["css/site.css", "admin/js/autocomplete.js", "admin/img/search.svg"]
+)
+def test_whitenoise_serves_every_file_with_the_sites_policy_and_framing_rule(collected, name):
+    """WhiteNoise answers before the CSP and X-Frame-Options middleware run; the files get the
+    headers every page gets (SecurityMiddleware, before WhiteNoise, adds the others)."""
+    page = Client().get("/", secure=True)
+    url = "/" + staticfiles_storage.url(name).lstrip("/")
+    headers = {}
+    for encoding in ("", "gzip"):  # the file and its compressed copy
+        response = Client().get(url, headers={"accept-encoding": encoding}, secure=True)
+        assert response.status_code == 200
+        response.close()  # the file WhiteNoise opened
+        headers[encoding] = {
+            header: response.get(header)
+            for header in (
+                "Content-Security-Policy",
+                "X-Frame-Options",
+                "X-Content-Type-Options",
+                "Referrer-Policy",
+                "Strict-Transport-Security",
+            )
+        }
+    expected = {
+        "Content-Security-Policy": page["Content-Security-Policy"],
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Strict-Transport-Security": page["Strict-Transport-Security"],
+    }
+    assert headers == {"": expected, "gzip": expected}
+    assert page["Content-Security-Policy"] == (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    )

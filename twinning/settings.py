@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.csp import CSP
+from django.utils.csp import CSP, build_policy
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -198,6 +198,25 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+
+def static_file_headers(headers, path, url):
+    """WhiteNoise answers a static file before the CSP and X-Frame-Options middleware see it
+    (SecurityMiddleware, before it, adds the others): give each file the policy and the framing
+    rule every page has, read from the settings when WhiteNoise starts. An SVG or a stylesheet
+    opened on its own is a document too."""
+    from django.conf import settings
+
+    for header, config in [
+        (CSP.HEADER_ENFORCE, settings.SECURE_CSP),
+        (CSP.HEADER_REPORT_ONLY, settings.SECURE_CSP_REPORT_ONLY),
+    ]:
+        if config:
+            headers[str(header)] = build_policy(config)
+    headers["X-Frame-Options"] = settings.X_FRAME_OPTIONS
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = static_file_headers
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
