@@ -393,7 +393,7 @@ def measure(engine, args, binary):
     speeds = [machine_speed()]
     manage(env, "migrate", "-v0")  # a reused world gets the migrations added since,
     if build_seconds is None:  # and statistics for their indexes
-        code = 'import sys; sys.path.insert(0, "bench"); import worldgen; worldgen.analyze()'
+        code = "from registry.synthetic import analyze; analyze()"
         run([sys.executable, str(ROOT / "manage.py"), "shell", "-v0", "-c", code], env)
     manage(env, "collectstatic", "--noinput", "-v0")
     sql_file = DATA / f"ranking-{engine}-{args.scale:g}.sql"

@@ -1,5 +1,5 @@
 """Every public page, and the admin's changelists, make the same number of queries however
-large the registry: measured on a small and a ten times larger world from bench/worldgen.py,
+large the registry: measured on a small and a ten times larger world from registry/synthetic.py,
 loaded through the import path (issue 5: "the same number of queries at 1,000 and at 200,000
 rows"; the benchmark shows the timings).
 
@@ -15,8 +15,8 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from bench.worldgen import World, load
 from registry.models import Event, Municipality, Partnership
+from registry.synthetic import World, load
 from registry.views import PAGE_SIZE
 
 # The tests read what the module's fixture measured; the mark makes pytest-django set up the
