@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, pre_migrate
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,8 +8,7 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Twinning registry")
 
     def ready(self):
-        from registry import caching, models, signals
+        from registry import caching, signals
 
         post_migrate.connect(signals.grant_group_permissions, sender=self)
-        pre_migrate.connect(models.drop_participation_view, sender=self)
         caching.connect()

@@ -12,7 +12,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import (
     Count,
     Exists,
@@ -1720,15 +1720,6 @@ FROM registry_membership m JOIN {partnerships} p ON p.id = m.partnership_id{memb
 WHERE p.first_id IS NULL
    OR (m.municipality_id <> p.first_id AND m.municipality_id <> p.second_id)
 """  # noqa: S608  # nosec B608 - names of ours
-
-
-def drop_participation_view(using="default", **kwargs):
-    """Before ``migrate``: the view of participations that earlier versions made after every
-    ``migrate`` (its model is gone since migration 0011) is dropped first, so that no
-    migration that rebuilds a table under it fails on a database they made (SQLite rebuilds
-    tables to alter them; PostgreSQL refuses to retype a viewed column)."""
-    with connections[using].cursor() as cursor:
-        cursor.execute("DROP VIEW IF EXISTS registry_participation")
 
 
 class DatedChangeManager(models.Manager):

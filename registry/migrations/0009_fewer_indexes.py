@@ -10,6 +10,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Versions from 0006 to 0010 made a view of participations after every migrate; on a
+        # database they made, it is dropped here first, as SQLite cannot rebuild a table under
+        # it (0007 to 0009 and 0011 each drop it, so that any of those states migrates).
+        migrations.RunSQL(
+            "DROP VIEW IF EXISTS registry_participation", reverse_sql=migrations.RunSQL.noop
+        ),
         migrations.RemoveConstraint(
             model_name="municipality",
             name="municipality_unique_geonames_id",

@@ -1,7 +1,7 @@
 """Rankings count participations from the partnerships they count (a common table
 expression, ``registry.models.participations_sql``): the view ``registry_participation``
-and its unmanaged model are gone. The view is dropped here, and before every ``migrate``
-(``registry.models.drop_participation_view``) for a database an earlier version made."""
+and its unmanaged model are gone. The view is dropped here (and first thing in 0007 to 0009,
+for a database that an earlier version made, before they rebuild a table under it)."""
 
 from django.db import migrations
 
