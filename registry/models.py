@@ -1263,22 +1263,6 @@ class PartnershipQuerySet(models.QuerySet):
         """``kind`` and ``count``, the most frequent first."""
         return self.order_by().values("kind").annotate(count=Count("pk")).order_by("-count", "kind")
 
-    def country_pairs(self):
-        """Bilateral partnerships counted per pair of countries, either way round: ``low`` and
-        ``high`` (the two codes, in alphabetical order) and ``count``, the most frequent
-        first."""
-        return (
-            self.bilateral()
-            .order_by()
-            .annotate(
-                low=Least("first__country__code", "second__country__code"),
-                high=Greatest("first__country__code", "second__country__code"),
-            )
-            .values("low", "high")
-            .annotate(count=Count("pk"))
-            .order_by("-count", "low", "high")
-        )
-
     def totals(self):
         """How many bilateral partnerships and how many networks, in one query."""
         network = Q(kind=Partnership.Kind.NETWORK)
