@@ -7,7 +7,7 @@ from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
-CSRF_FAILURE = "<h1>Form refused</h1>"  # the site's page (twinning.views.csrf_failure)
+CSRF_FAILURE = "CSRF verification failed. Request aborted."
 
 
 def switch(headers, secure=False):

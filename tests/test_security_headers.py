@@ -235,6 +235,7 @@ REFUSED_FORM = [
     "Form refused",
     "This form was not accepted, and nothing was changed: this site could not tell that it "
     "was sent from one of its own pages.",
+    "CSRF verification failed. Request aborted.",  # Django's words, for who looks it up
     "That is what happens to a form another website sends in your name. If you sent it from "
     "this site, go back, reload the page and send the form again; staff logging in must allow "
     "this site's cookies.",
