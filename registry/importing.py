@@ -14,6 +14,7 @@ import writes no history rows: its :class:`ImportRun` is the record of what it c
 reverting the run deletes it.
 """
 
+import codecs
 import csv
 import functools
 import gc
@@ -218,6 +219,8 @@ class _Records:
 
     def __init__(self, data, required, columns):
         self.data = data
+        if _looks_utf16(data):
+            raise ImportFileError("the file is UTF-16, not UTF-8; save it as UTF-8 and try again.")
         try:
             # The whole file is checked first (the decoded copy is dropped at once): a file
             # that is not UTF-8 is refused before any of its rows is read.
@@ -245,10 +248,25 @@ class _Records:
         if header is None:
             raise ImportFileError("the file is empty; it needs a header row.")
         header = self.header = [name.strip().lower() for name in header]
+        for index, name in enumerate(header):
+            if _CONTROL.search(name):
+                raise ImportFileError(
+                    f"line 1, column {index + 1}: the header contains a control character "
+                    "(such as NUL), which CSV text does not; save the file as UTF-8 CSV and "
+                    "try again."
+                )
         missing = [name for name in required if name not in header]
         if missing:
             raise ImportFileError(f"line 1: missing required column(s): {', '.join(missing)}.")
-        duplicated = sorted({name for name in header if name and header.count(name) > 1})
+        positions = {}
+        for index, name in enumerate(header):
+            if name:
+                positions.setdefault(name, []).append(index)
+        duplicated = [
+            name if name.isprintable() else " and ".join(f"column {i + 1}" for i in at)
+            for name, at in sorted(positions.items())
+            if len(at) > 1
+        ]
         if duplicated:
             raise ImportFileError(f"line 1: column(s) given twice: {', '.join(duplicated)}.")
         self.line = self.reader.line_num
@@ -284,12 +302,11 @@ class _Records:
         # the end of the file when a quote is never closed.
         lines = io.StringIO(self.data.decode("utf-8-sig"), newline="").readlines()[line:]
         column = _broken_field(lines)
-        header = self.header
         return ImportFileError(
             str(
                 RowError(
                     line + 1,
-                    header[column] if column is not None and column < len(header) else "",
+                    _column_label(self.header, column) if column is not None else "",
                     f"the CSV is malformed ({error}); check its quotes.",
                 )
             )
@@ -301,16 +318,37 @@ def _pair(one, other):
     return (one, other) if one <= other else (other, one)
 
 
+def _column_label(header, index):
+    """How a message names the column at ``index`` (from 0): by its name in the header where
+    that shows as it is, else by its position ("column 3")."""
+    name = header[index] if index < len(header) else ""
+    return name if name and name.isprintable() else f"column {index + 1}"
+
+
+def _looks_utf16(data):
+    """Whether ``data`` is UTF-16 text: a byte order mark, or a NUL in every other byte (the
+    high bytes of the Latin letters CSV headers and most names are written in)."""
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return True
+    sample = data[:1000]
+    half = len(sample) // 2
+    return half >= 4 and max(sample[0::2].count(0), sample[1::2].count(0)) >= 0.9 * half
+
+
 def _undecodable_column(data):
-    """The column of the first value with bytes that are not UTF-8 ("" if none can tell)."""
+    """The column of the first bytes that are not UTF-8, named as :func:`_column_label`
+    names it, by position where they are in the header itself ("" if none can tell)."""
+    # Each byte that is not UTF-8 decodes to a surrogate of its own: the first of them is
+    # the first such byte.
     text = data.decode("utf-8-sig", errors="surrogateescape")
     try:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        header = [name.strip().lower() for name in next(reader, [])]
-        for values in reader:
-            for name, value in zip(header, values, strict=False):
+        header = []
+        for number, values in enumerate(csv.reader(io.StringIO(text, newline=""))):
+            for index, value in enumerate(values):
                 if any("\udc80" <= char <= "\udcff" for char in value):
-                    return name
+                    return _column_label(header, index)
+            if number == 0:
+                header = [name.strip().lower() for name in values]
     except csv.Error:
         pass
     return ""
