@@ -1,4 +1,5 @@
-"""What every import command does with a file as a whole: files that are not UTF-8."""
+"""What every import command does with a file as a whole: a dry run of a bad file, and
+files that are not UTF-8."""
 
 import io
 import re
@@ -195,4 +196,32 @@ def test_a_nul_in_a_value_names_its_row_and_column(tmp_path):
         "--skip-invalid to import the good rows.\n"
     )
     assert shows_cleanly(printed) and shows_cleanly(out)
+    assert state() == before
+
+
+# A dry run fails where the import would.
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_dry_run_of_a_file_with_a_bad_row_fails_as_the_import_does(tmp_path, slug, command):
+    header, good, bad, message = FILES[command]
+    path = write(tmp_path, f"{header}\n{good}\n{bad}\n".format(slug=slug))
+    before = state()
+    printed, _ = failing(command, path)
+    assert printed == (
+        f"{path}: {message}\n"
+        "CommandError: 1 bad row(s); nothing was imported. Correct them, or use "
+        "--skip-invalid to import the good rows.\n"
+    )
+    printed, out = failing(command, path, "--dry-run")
+    assert printed == (
+        f"{path}: {message}\n"
+        "CommandError: 1 bad row(s); the import would write nothing. Correct them, or use "
+        "--skip-invalid to import the good rows.\n"
+    )
+    assert out.splitlines()[0] == "Checked (nothing written):"
+    assert out.splitlines()[-1] == "Dry run: nothing was written."
+    # With --skip-invalid the good row would be written, as the import itself would.
+    out, err = run(command, path, "--dry-run", "--skip-invalid")
+    assert (out.splitlines()[-1], err) == ("Dry run: nothing was written.", f"{path}: {message}\n")
     assert state() == before

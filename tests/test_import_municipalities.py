@@ -180,8 +180,15 @@ def test_two_rows_with_one_geonames_id_are_refused(tmp_path):
 
 def test_skip_invalid_and_dry_run(tmp_path):
     path = write(tmp_path, "name,country\nBonn,DE\nNowhere,Narnia\n")
-    out, _ = run(path, "--dry-run")
-    assert "Dry run: nothing was written." in out and Municipality.objects.count() == 0
+    out = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "import_municipalities", str(path), "--dry-run", stdout=out, stderr=io.StringIO()
+        )
+    assert str(refused.value).startswith("1 bad row(s); the import would write nothing.")
+    assert "Dry run: nothing was written." in out.getvalue() and Municipality.objects.count() == 0
+    out, _ = run(path, "--dry-run", "--skip-invalid")
+    assert out.splitlines()[-1] == "Dry run: nothing was written."
     run(path, "--skip-invalid")
     assert list(Municipality.objects.values_list("name", flat=True)) == ["Bonn"]
     assert ImportRun.objects.values_list("rows_read", "rows_rejected").get() == (2, 1)

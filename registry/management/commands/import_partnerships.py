@@ -69,6 +69,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label:<{width}}  {value}")
         if dry_run:
             self.stdout.write("Dry run: nothing was written.")
+            if report.errors and not skip_invalid:  # fails as the import itself would
+                raise CommandError(
+                    f"{report.rows_rejected} bad row(s); the import would write nothing. "
+                    "Correct them, or use --skip-invalid to import the good rows."
+                )
         elif report.errors and not skip_invalid:
             raise CommandError(
                 f"{report.rows_rejected} bad row(s); nothing was imported. Correct them, "
