@@ -829,6 +829,8 @@ def import_partnerships(
     report.partnerships_created = len(plan.new_pairs)
     if dry_run or (report.errors and not skip_invalid):
         return report
+    if not (plan.new_towns or plan.new_pairs):
+        return report  # nothing new: no run either
     with transaction.atomic():
         report.run = plan.write(user=user, file_name=file_name, data=data)
     report.written = True
@@ -1625,7 +1627,7 @@ def import_municipalities(
     del towns
     _finish_errors(report)
     report.municipalities_created = len(new)
-    if dry_run or (report.errors and not skip_invalid):
+    if dry_run or (report.errors and not skip_invalid) or not new:
         return report
     with transaction.atomic():
         run = ImportRun.objects.create(
@@ -1859,7 +1861,7 @@ def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=No
     del found
     _finish_errors(report)
     report.events_created = len(new)
-    if dry_run or (report.errors and not skip_invalid):
+    if dry_run or (report.errors and not skip_invalid) or not new:
         return report
     with transaction.atomic():
         run = ImportRun.objects.create(

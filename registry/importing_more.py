@@ -253,6 +253,8 @@ def import_networks(
     report.memberships_created = len(members)
     if dry_run or (report.errors and not skip_invalid):
         return report
+    if not (plan.new_towns or members):
+        return report  # nothing new: no run either
     with transaction.atomic():
         report.run = _write_networks(
             report, plan, networks, members, user=user, file_name=file_name, data=data
@@ -479,7 +481,7 @@ def import_changes(data, *, file_name, skip_invalid=False, dry_run=False, user=N
     kinds = [row for row in new.values() if row.field == "kind"]
     statuses = [row for row in new.values() if row.field == "status"]
     report.kind_changes_created, report.status_changes_created = len(kinds), len(statuses)
-    if dry_run or (report.errors and not skip_invalid):
+    if dry_run or (report.errors and not skip_invalid) or not new:
         return report
     with transaction.atomic():
         run = ImportRun.objects.create(

@@ -1,5 +1,5 @@
-"""What every import command does with a file as a whole: a dry run of a bad file, and
-files that are not UTF-8."""
+"""What every import command does with a file as a whole: a dry run of a bad file, a file
+with nothing new in it, and files that are not UTF-8."""
 
 import io
 import re
@@ -224,4 +224,51 @@ def test_a_dry_run_of_a_file_with_a_bad_row_fails_as_the_import_does(tmp_path, s
     # With --skip-invalid the good row would be written, as the import itself would.
     out, err = run(command, path, "--dry-run", "--skip-invalid")
     assert (out.splitlines()[-1], err) == ("Dry run: nothing was written.", f"{path}: {message}\n")
+    assert state() == before
+
+
+# No import run for an import that writes nothing.
+
+NOTHING_NEW = "Nothing new: nothing was written, and no import run recorded."
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(
+    "content", ["{header}\n", "{header}", "{header}\n\n  \n\r\n,,\n\n", "\ufeff{header}\r\n"]
+)
+def test_a_file_without_rows_records_no_run(tmp_path, slug, command, content):
+    path = write(tmp_path, content.format(header=FILES[command][0]))
+    before = state()
+    out, err = run(command, path)
+    assert (out.splitlines()[0], out.splitlines()[-1], err) == (
+        "Checked (nothing written):",
+        NOTHING_NEW,
+        "",
+    )
+    assert "  rows read" in out and re.search(r"  rows read +0\n", out)
+    assert state() == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_imported_already_records_no_second_run(tmp_path, slug, command):
+    header, good, _, _ = FILES[command]
+    path = write(tmp_path, f"{header}\n{good}\n".format(slug=slug))
+    out, _ = run(command, path)
+    first_run = ImportRun.objects.get()
+    assert out.splitlines()[-1] == f"Imported as run {first_run.pk}."
+    after_first = state()
+    out, err = run(command, path)
+    assert (out.splitlines()[-1], err) == (NOTHING_NEW, "")
+    assert re.search(r"  already in the registry +1\n", out)
+    assert state() == after_first
+    assert list(ImportRun.objects.all()) == [first_run]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_skip_invalid_with_only_bad_rows_records_no_run(tmp_path, slug, command):
+    header, _, bad, message = FILES[command]
+    path = write(tmp_path, f"{header}\n\n{bad}\n")
+    before = state()
+    out, err = run(command, path, "--skip-invalid")
+    assert (out.splitlines()[-1], err) == (NOTHING_NEW, f"{path}: {message}\n")
     assert state() == before

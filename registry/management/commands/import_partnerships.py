@@ -79,6 +79,8 @@ class Command(BaseCommand):
                 f"{report.rows_rejected} bad row(s); nothing was imported. Correct them, "
                 "or use --skip-invalid to import the good rows."
             )
+        elif report.run is None:
+            self.stdout.write("Nothing new: nothing was written, and no import run recorded.")
         else:
             self.stdout.write(self.style.SUCCESS(f"Imported as run {report.run.pk}."))
 
