@@ -3,8 +3,10 @@
 import itertools
 
 import pytest
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.test import override_settings
 from django.utils.text import slugify
 
@@ -97,3 +99,16 @@ def editor_client(client, editor):
 def reviewer_client(client, reviewer):
     client.force_login(reviewer)
     return client
+
+
+def database_state():
+    """Every row of every table as the database returns it, in primary key order: registry,
+    history, auth, sessions, all."""
+    state = {}
+    with connection.cursor() as cursor:
+        for model in apps.get_models(include_auto_created=True):
+            table = connection.ops.quote_name(model._meta.db_table)
+            pk = connection.ops.quote_name(model._meta.pk.column)
+            cursor.execute(f"SELECT * FROM {table} ORDER BY {pk}")  # noqa: S608 (model names)
+            state[model._meta.label] = cursor.fetchall()
+    return state

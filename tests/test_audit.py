@@ -4,16 +4,15 @@ time, and import runs are recorded and can be reverted from the admin."""
 import io
 
 import pytest
-from conftest import municipality, network, partnership, staff_user
+from admin_matrix import MATRIX, make_record, payloads, urls
+from admin_pages import page_messages, table
+from conftest import database_state, municipality, network, partnership, staff_user
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
-from test_admin import page_messages, table
-from test_data_safety import database_state
-from test_permissions import MATRIX, make_record, payloads, urls
 
 from registry.models import Event, ImportRun, Municipality, Partnership
 

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from admin_pages import ADD, add_form, change_url, form_data, form_errors
 from conftest import municipality, partnership, staff_user
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -12,7 +13,6 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
-from test_admin import ADD, add_form, change_url, form_data, form_errors
 
 from registry.models import Membership, Municipality, Partnership
 

@@ -4,27 +4,14 @@ import io
 import json
 
 import pytest
-from django.apps import apps
+from conftest import database_state
 from django.core.management import CommandError, call_command
 from django.core.serializers.base import DeserializationError
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 
 from registry.models import Municipality, Partnership
 
 pytestmark = pytest.mark.django_db
-
-
-def database_state():
-    """Every row of every table as the database returns it, in primary key order: registry,
-    history, auth, sessions, all."""
-    state = {}
-    with connection.cursor() as cursor:
-        for model in apps.get_models(include_auto_created=True):
-            table = connection.ops.quote_name(model._meta.db_table)
-            pk = connection.ops.quote_name(model._meta.pk.column)
-            cursor.execute(f"SELECT * FROM {table} ORDER BY {pk}")  # noqa: S608 (model names)
-            state[model._meta.label] = cursor.fetchall()
-    return state
 
 
 @pytest.fixture

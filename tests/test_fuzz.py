@@ -22,11 +22,11 @@ from html.parser import HTMLParser
 from urllib.parse import quote, quote_from_bytes
 
 import pytest
+from admin_pages import form_data, form_errors
 from conftest import country, municipality, network, partnership
 from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_admin import form_data, form_errors
 
 from registry.downloads import neutralise
 from registry.models import (

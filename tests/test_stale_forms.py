@@ -10,11 +10,11 @@ from datetime import datetime
 from html import unescape
 
 import pytest
+from admin_pages import change_url, form_data, form_errors, inline_errors
 from conftest import municipality, partnership, staff_user
 from django.test import Client
 from django.utils.formats import date_format
 from django.utils.timezone import localtime, now
-from test_admin import change_url, form_data, form_errors, inline_errors
 
 from registry.models import Event, Membership, Municipality, Partnership, Theme
 
