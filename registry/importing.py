@@ -11,7 +11,11 @@ on SQLite, with primary keys reserved beforehand (no model instances, no per-row
 partner counts of the new towns are counted while planning, and only the existing towns that
 gain a partnership in force are recounted, in one ``UPDATE``. Like the bulk inserts before, an
 import writes no history rows: its :class:`ImportRun` is the record of what it created, and
-reverting the run deletes it.
+reverting the run deletes it; an import that creates nothing records no run.
+
+Imports run one after the other: each reads the registry (the towns it matches, the pairs it
+has already) only inside its transaction, after any other import has committed (an advisory
+lock on PostgreSQL, the write lock on SQLite), so two at once do not create the same towns.
 """
 
 import codecs
@@ -23,11 +27,13 @@ import io
 import itertools
 import operator
 import re
+import zlib
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -108,6 +114,69 @@ def _fold(text):
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read: encoding, quoting, missing columns."""
+
+
+class ImportConflict(Exception):
+    """Another writer held the database, or wrote the same records, at the same moment:
+    nothing was written, and the import can simply be run again."""
+
+
+# Imports run one after the other (PostgreSQL: an advisory lock held until the import's
+# transaction ends; SQLite lets one writer in at a time anyway).
+IMPORT_LOCK = zlib.crc32(b"registry:import")
+
+
+@contextmanager
+def _import_transaction(*, lock, waiting=None):
+    """The one transaction of an import, which reads the registry only inside it.
+
+    With ``lock`` (an import that may write), it first waits for any other import to end
+    (``waiting()`` is called if it has to): everything read after that, the towns matched
+    and the pairs found, includes what the other import committed, so the two do not
+    create the same towns twice. On SQLite the write lock is taken at once, before the
+    first read, for the same reason. A database that stays busy beyond its timeout
+    (SQLite's "database is locked"), or a unique record written meanwhile by someone who
+    does not take the lock (a save in the admin), is an :class:`ImportConflict`: the
+    transaction is rolled back and nothing is written.
+    """
+    try:
+        with transaction.atomic():
+            if lock:
+                _take_import_lock(waiting)
+            yield
+    except OperationalError as error:
+        if "database is locked" not in str(error):
+            raise
+        raise ImportConflict(
+            "the database is busy with another write (another import?) and stayed so "
+            "too long; nothing was imported. Run the import again when it is done."
+        ) from None
+    except (IntegrityError, connection.Database.IntegrityError) as error:
+        # (A COPY's errors come from psycopg as they are, without Django's wrapper.)
+        cause = error if hasattr(error, "sqlstate") else error.__cause__
+        if getattr(cause, "sqlstate", None) != "23505":  # PostgreSQL's unique_violation
+            raise
+        constraint = getattr(getattr(cause, "diag", None), "constraint_name", None) or "unique"
+        raise ImportConflict(
+            f"someone else wrote the same records at the same moment ({constraint}); "
+            "nothing was imported. Run the import again: it will match what they wrote."
+        ) from None
+
+
+def _take_import_lock(waiting):
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [IMPORT_LOCK])
+            if not cursor.fetchone()[0]:
+                if waiting:
+                    waiting()
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+        elif connection.vendor == "sqlite":
+            # A write that changes nothing takes SQLite's write lock (waiting for it up to
+            # the connection's timeout), so the reads that follow see the latest commit
+            # and no other writer can slip in before this import writes.
+            table = connection.ops.quote_name(ImportRun._meta.db_table)
+            cursor.execute(f"UPDATE {table} SET id = id WHERE 0")  # noqa: S608 (model name)  # nosec B608
 
 
 @dataclass(frozen=True)
@@ -802,36 +871,47 @@ def _finish_errors(report):
 
 @_without_cyclic_gc
 def import_partnerships(
-    data, *, file_name, skip_invalid=False, dry_run=False, geocode=False, user=None, progress=None
+    data,
+    *,
+    file_name,
+    skip_invalid=False,
+    dry_run=False,
+    geocode=False,
+    user=None,
+    progress=None,
+    waiting=None,
 ):
     """Import the CSV ``data`` (bytes). Returns a Report; writes only if nothing is wrong.
 
     With ``skip_invalid``, good rows are written and bad ones reported; with ``dry_run``,
     nothing is written and the report says what would happen. With ``geocode``, the towns it
     creates without coordinates get them, with population and region, from GeoNames data.
-    ``progress(lines done, lines)`` is called now and then while the rows are checked.
+    ``progress(lines done, lines)`` is called now and then while the rows are checked;
+    ``waiting()`` if the import has to wait for another to end. An import that would
+    create nothing writes nothing, not even its run (``report.run`` stays None). Raises
+    :class:`ImportConflict` if another writer got in the way: nothing is written then.
     """
     report = Report()
     parser = RowParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     rows = _parse_all(data, parser, report, REQUIRED, COLUMNS, progress)
-    countries = {pk for row in rows for side in (row.a, row.b) for pk in side.search_in}
-    matcher = Matcher(countries)
-    plan = _Plan(matcher, report)
-    for row in rows:
-        plan.add(row)
-    del rows
-    _finish_errors(report)
-    plan.count_existing()
-    if geocode:
-        report.municipalities_geocoded = plan.geocode()
-    report.municipalities_created = len(plan.new_towns)
-    report.municipalities_matched = len(plan.matched)
-    report.partnerships_created = len(plan.new_pairs)
-    if dry_run or (report.errors and not skip_invalid):
-        return report
-    if not (plan.new_towns or plan.new_pairs):
-        return report  # nothing new: no run either
-    with transaction.atomic():
+    with _import_transaction(lock=not dry_run, waiting=waiting):
+        countries = {pk for row in rows for side in (row.a, row.b) for pk in side.search_in}
+        matcher = Matcher(countries)
+        plan = _Plan(matcher, report)
+        for row in rows:
+            plan.add(row)
+        del rows
+        _finish_errors(report)
+        plan.count_existing()
+        if geocode:
+            report.municipalities_geocoded = plan.geocode()
+        report.municipalities_created = len(plan.new_towns)
+        report.municipalities_matched = len(plan.matched)
+        report.partnerships_created = len(plan.new_pairs)
+        if dry_run or (report.errors and not skip_invalid):
+            return report
+        if not (plan.new_towns or plan.new_pairs):
+            return report  # nothing new: no run either
         report.run = plan.write(user=user, file_name=file_name, data=data)
     report.written = True
     return report
@@ -1558,7 +1638,7 @@ class TownParser(RowParser):
 
 @_without_cyclic_gc
 def import_municipalities(
-    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None
+    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None, waiting=None
 ):
     """Import municipalities (without partners) from the CSV ``data`` (bytes).
 
@@ -1566,11 +1646,46 @@ def import_municipalities(
     row gives one, in the same region or in none) is not created again; a town listed twice
     (same name, country and region) is one town, with the details of both. GeoNames and
     Wikidata ids must be new. Otherwise as :func:`import_partnerships`: every row validated
-    before anything is written, one transaction, an :class:`ImportRun` that can be reverted.
+    before anything is written, one transaction, an :class:`ImportRun` that can be reverted,
+    none where nothing is new.
     """
     report = TownReport()
     parser = TownParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     towns = _parse_all(data, parser, report, TOWN_REQUIRED, TOWN_COLUMNS, progress)
+    with _import_transaction(lock=not dry_run, waiting=waiting):
+        new = _new_towns(towns, report)
+        del towns
+        _finish_errors(report)
+        report.municipalities_created = len(new)
+        if dry_run or (report.errors and not skip_invalid) or not new:
+            return report
+        run = ImportRun.objects.create(
+            user=user,
+            file_name=file_name[:500],
+            sha256=hashlib.sha256(data).hexdigest(),
+            rows_read=report.rows_read,
+            rows_rejected=report.rows_rejected,
+            municipalities_created=len(new),
+            duplicates_merged=report.duplicates_merged,
+            already_present=report.already_present,
+        )
+        towns = _write_towns(run, new.values())
+        sources = _write_sources(town.source for town in new.values())
+        _insert(
+            Municipality.sources.through,
+            ["municipality", "source"],
+            ((town.pk, sources[town.source]) for town in new.values() if town.source),
+            written={Municipality: towns},
+        )
+        _analyze(Municipality, needed=False)
+        data_changed()
+    report.run, report.written = run, True
+    return report
+
+
+def _new_towns(towns, report):
+    """The towns of ``towns`` the registry does not have, merged, by (country id, folded
+    name, folded region); what is wrong with the others goes to ``report``."""
     matcher = Matcher({pk for town in towns for pk in town.search_in}, slugs=False)
     taken = {"geonames_id": {}, "wikidata_id": {}}
     for name in taken:
@@ -1624,34 +1739,7 @@ def import_municipalities(
             taken["geonames_id"][town.geonames_id] = town.name
         if town.wikidata_id:
             taken["wikidata_id"][town.wikidata_id] = town.name
-    del towns
-    _finish_errors(report)
-    report.municipalities_created = len(new)
-    if dry_run or (report.errors and not skip_invalid) or not new:
-        return report
-    with transaction.atomic():
-        run = ImportRun.objects.create(
-            user=user,
-            file_name=file_name[:500],
-            sha256=hashlib.sha256(data).hexdigest(),
-            rows_read=report.rows_read,
-            rows_rejected=report.rows_rejected,
-            municipalities_created=len(new),
-            duplicates_merged=report.duplicates_merged,
-            already_present=report.already_present,
-        )
-        towns = _write_towns(run, new.values())
-        sources = _write_sources(town.source for town in new.values())
-        _insert(
-            Municipality.sources.through,
-            ["municipality", "source"],
-            ((town.pk, sources[town.source]) for town in new.values() if town.source),
-            written={Municipality: towns},
-        )
-        _analyze(Municipality, needed=False)
-        data_changed()
-    report.run, report.written = run, True
-    return report
+    return new
 
 
 # Events of partnerships, networks and municipalities: import_events.
@@ -1809,7 +1897,9 @@ def _subject_lookups(rows):
 
 
 @_without_cyclic_gc
-def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None):
+def import_events(
+    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None, waiting=None
+):
     """Import events from the CSV ``data`` (bytes) into partnerships, networks and towns the
     registry has.
 
@@ -1819,51 +1909,19 @@ def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=No
     the town ``municipality_a`` itself. An event the registry has (same subject, kind, date
     and title) is not created again; one listed twice is one event. Otherwise as
     :func:`import_partnerships`: every row validated before anything is written, one
-    transaction, an :class:`ImportRun` that can be reverted (which deletes its events).
+    transaction, an :class:`ImportRun` that can be reverted (which deletes its events), none
+    where nothing is new.
     """
     report = EventReport()
     parser = EventParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     rows = _parse_all(data, parser, report, EVENT_REQUIRED, EVENT_COLUMNS, progress)
-    matcher, pairs, slugs = _subject_lookups(rows)
-    found = []
-    for row in rows:
-        subject, problem = _subject(row, matcher, pairs, slugs)
-        if problem:
-            report.errors.append(RowError(row.line, *problem))
-        else:
-            row.subject = subject
-            found.append(row)
-    del rows
-    subjects = {row.subject for row in found}
-    present = set()
-    for partnership, municipality, kind, date, title in (
-        Event.objects.order_by()
-        .values_list("partnership_id", "municipality_id", "kind", "date", "title")
-        .iterator(chunk_size=10_000)
-    ):
-        subject = ("partnership", partnership) if partnership else ("municipality", municipality)
-        if subject in subjects:
-            present.add((subject, kind, date, title))
-    new = {}
-    for row in found:
-        key = (row.subject, row.kind, row.date, row.title)
-        if key in present:
-            report.already_present += 1
-        elif key in new:
-            report.duplicates_merged += 1
-            earlier = new[key]
-            for name in ("award", "place", "participants", "description", "source"):
-                if not getattr(earlier, name):
-                    setattr(earlier, name, getattr(row, name))
-            earlier.country_at_time = earlier.country_at_time or row.country_at_time
-        else:
-            new[key] = row
-    del found
-    _finish_errors(report)
-    report.events_created = len(new)
-    if dry_run or (report.errors and not skip_invalid) or not new:
-        return report
-    with transaction.atomic():
+    with _import_transaction(lock=not dry_run, waiting=waiting):
+        new = _new_events(rows, report)
+        del rows
+        _finish_errors(report)
+        report.events_created = len(new)
+        if dry_run or (report.errors and not skip_invalid) or not new:
+            return report
         run = ImportRun.objects.create(
             user=user,
             file_name=file_name[:500],
@@ -1922,6 +1980,45 @@ def import_events(data, *, file_name, skip_invalid=False, dry_run=False, user=No
         data_changed()
     report.run, report.written = run, True
     return report
+
+
+def _new_events(rows, report):
+    """The events of ``rows`` the registry does not have, merged, by (subject, kind, date,
+    title); what is wrong with the others goes to ``report``."""
+    matcher, pairs, slugs = _subject_lookups(rows)
+    found = []
+    for row in rows:
+        subject, problem = _subject(row, matcher, pairs, slugs)
+        if problem:
+            report.errors.append(RowError(row.line, *problem))
+        else:
+            row.subject = subject
+            found.append(row)
+    subjects = {row.subject for row in found}
+    present = set()
+    for partnership, municipality, kind, date, title in (
+        Event.objects.order_by()
+        .values_list("partnership_id", "municipality_id", "kind", "date", "title")
+        .iterator(chunk_size=10_000)
+    ):
+        subject = ("partnership", partnership) if partnership else ("municipality", municipality)
+        if subject in subjects:
+            present.add((subject, kind, date, title))
+    new = {}
+    for row in found:
+        key = (row.subject, row.kind, row.date, row.title)
+        if key in present:
+            report.already_present += 1
+        elif key in new:
+            report.duplicates_merged += 1
+            earlier = new[key]
+            for name in ("award", "place", "participants", "description", "source"):
+                if not getattr(earlier, name):
+                    setattr(earlier, name, getattr(row, name))
+            earlier.country_at_time = earlier.country_at_time or row.country_at_time
+        else:
+            new[key] = row
+    return new
 
 
 def _subject(row, matcher, pairs, slugs):

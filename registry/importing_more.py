@@ -17,7 +17,7 @@ the partnership is named by its slug or by its two towns, as ``import_events`` n
 import hashlib
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.text import slugify
 
 from registry.caching import data_changed
@@ -38,6 +38,7 @@ from registry.importing import (
     _analyze,
     _finish_errors,
     _fold,
+    _import_transaction,
     _insert,
     _parse_all,
     _Plan,
@@ -154,7 +155,7 @@ def _network_slug(name, taken):
 
 @_without_cyclic_gc
 def import_networks(
-    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None
+    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None, waiting=None
 ):
     """Import the members of networks from the CSV ``data`` (bytes); create the networks and
     towns the registry does not have.
@@ -164,11 +165,37 @@ def import_networks(
     (they must not disagree, nor with the start of a network the registry has). A member the
     network has already is not added again; one listed twice is one member. Otherwise as
     :func:`registry.importing.import_partnerships`: every row validated before anything is
-    written, one transaction, an :class:`ImportRun` that can be reverted.
+    written, one transaction, an :class:`ImportRun` that can be reverted, none where
+    nothing is new.
     """
     report = NetworkReport()
     parser = MemberParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     rows = _parse_all(data, parser, report, NETWORK_REQUIRED, NETWORK_COLUMNS, progress)
+    with _import_transaction(lock=not dry_run, waiting=waiting):
+        plan, networks, members = _plan_networks(rows, report)
+        del rows
+        _finish_errors(report)
+        new_networks = [network for network in networks.values() if network.pk is None]
+        report.networks_created = sum(1 for network in new_networks if network.members)
+        report.networks_matched = len(networks) - len(new_networks)
+        report.municipalities_created = len(plan.new_towns)
+        report.municipalities_matched = len(plan.matched)
+        report.memberships_created = len(members)
+        if dry_run or (report.errors and not skip_invalid):
+            return report
+        if not (plan.new_towns or members):
+            return report  # nothing new: no run either
+        report.run = _write_networks(
+            report, plan, networks, members, user=user, file_name=file_name, data=data
+        )
+    report.written = True
+    return report
+
+
+def _plan_networks(rows, report):
+    """What the member ``rows`` ask for: the plan of their towns, the networks by folded
+    name (NetworkPlan) and the new members by (folded network name, town ref); what is
+    wrong with the others goes to ``report``."""
     named = {row.network_folded for row in rows}
     existing = {}  # folded name -> [(pk, start)]
     for pk, name, start in (
@@ -243,24 +270,7 @@ def import_networks(
             earlier.source = earlier.source or row.source
         if row.start and not network.start:
             network.start, network.start_line = row.start, row.line
-    del rows
-    _finish_errors(report)
-    new_networks = [network for network in networks.values() if network.pk is None]
-    report.networks_created = sum(1 for network in new_networks if network.members)
-    report.networks_matched = len(networks) - len(new_networks)
-    report.municipalities_created = len(plan.new_towns)
-    report.municipalities_matched = len(plan.matched)
-    report.memberships_created = len(members)
-    if dry_run or (report.errors and not skip_invalid):
-        return report
-    if not (plan.new_towns or members):
-        return report  # nothing new: no run either
-    with transaction.atomic():
-        report.run = _write_networks(
-            report, plan, networks, members, user=user, file_name=file_name, data=data
-        )
-    report.written = True
-    return report
+    return plan, networks, members
 
 
 def _write_networks(report, plan, networks, members, *, user, file_name, data):
@@ -421,7 +431,9 @@ class ChangeParser(EventParser):
 
 
 @_without_cyclic_gc
-def import_changes(data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None):
+def import_changes(
+    data, *, file_name, skip_invalid=False, dry_run=False, user=None, progress=None, waiting=None
+):
     """Import dated changes of the kind or status of partnerships the registry has from the
     CSV ``data`` (bytes).
 
@@ -432,7 +444,8 @@ def import_changes(data, *, file_name, skip_invalid=False, dry_run=False, user=N
     again; one listed twice is one change. The changes make the history a past ranking reads
     (``Municipality.objects.ranked_on``); today's kind, status and partner counts stay as
     they are. Otherwise as :func:`registry.importing.import_partnerships`: every row validated
-    before anything is written, one transaction, an :class:`ImportRun` that can be reverted.
+    before anything is written, one transaction, an :class:`ImportRun` that can be reverted,
+    none where nothing is new.
     """
     header = _Records(data, CHANGE_REQUIRED, CHANGE_COLUMNS).header
     if "kind" not in header and "status" not in header:
@@ -440,50 +453,15 @@ def import_changes(data, *, file_name, skip_invalid=False, dry_run=False, user=N
     report = ChangeReport()
     parser = ChangeParser(CountryResolver(), check_controls=bool(_CONTROL_BYTES.search(data)))
     rows = _parse_all(data, parser, report, CHANGE_REQUIRED, CHANGE_COLUMNS, progress)
-    matcher, pairs, slugs = _subject_lookups(rows)
-    networks = set()
-    if slugs:
-        networks = set(Partnership.objects.networks().values_list("pk", flat=True))
-    found = []
-    for row in rows:
-        subject, problem = _subject(row, matcher, pairs, slugs)
-        if not problem and row.field == "kind" and subject[1] in networks:
-            problem = ("kind", f"{row.slug!r} is a network: its kind does not change")
-        if problem:
-            report.errors.append(RowError(row.line, *problem))
-        else:
-            row.subject = subject
-            found.append(row)
-    del rows
-    subjects = {row.subject[1] for row in found}
-    present = set()
-    for field, model in (("kind", KindChange), ("status", StatusChange)):
-        if any(row.field == field for row in found):
-            for partnership, value, date in (
-                model.objects.order_by()
-                .values_list("partnership_id", field, "date")
-                .iterator(chunk_size=10_000)
-            ):
-                if partnership in subjects:
-                    present.add((field, partnership, value, date))
-    new = {}
-    for row in found:
-        key = (row.field, row.subject[1], row.value, row.date)
-        if key in present:
-            report.already_present += 1
-        elif key in new:
-            report.duplicates_merged += 1
-            new[key].source = new[key].source or row.source
-        else:
-            new[key] = row
-    del found
-    _finish_errors(report)
-    kinds = [row for row in new.values() if row.field == "kind"]
-    statuses = [row for row in new.values() if row.field == "status"]
-    report.kind_changes_created, report.status_changes_created = len(kinds), len(statuses)
-    if dry_run or (report.errors and not skip_invalid) or not new:
-        return report
-    with transaction.atomic():
+    with _import_transaction(lock=not dry_run, waiting=waiting):
+        new = _new_changes(rows, report)
+        del rows
+        _finish_errors(report)
+        kinds = [row for row in new.values() if row.field == "kind"]
+        statuses = [row for row in new.values() if row.field == "status"]
+        report.kind_changes_created, report.status_changes_created = len(kinds), len(statuses)
+        if dry_run or (report.errors and not skip_invalid) or not new:
+            return report
         run = ImportRun.objects.create(
             user=user,
             file_name=file_name[:500],
@@ -522,3 +500,44 @@ def import_changes(data, *, file_name, skip_invalid=False, dry_run=False, user=N
         data_changed()
     report.run, report.written = run, True
     return report
+
+
+def _new_changes(rows, report):
+    """The changes of ``rows`` the registry does not have, merged, by (field, partnership,
+    value, date); what is wrong with the others goes to ``report``."""
+    matcher, pairs, slugs = _subject_lookups(rows)
+    networks = set()
+    if slugs:
+        networks = set(Partnership.objects.networks().values_list("pk", flat=True))
+    found = []
+    for row in rows:
+        subject, problem = _subject(row, matcher, pairs, slugs)
+        if not problem and row.field == "kind" and subject[1] in networks:
+            problem = ("kind", f"{row.slug!r} is a network: its kind does not change")
+        if problem:
+            report.errors.append(RowError(row.line, *problem))
+        else:
+            row.subject = subject
+            found.append(row)
+    subjects = {row.subject[1] for row in found}
+    present = set()
+    for field, model in (("kind", KindChange), ("status", StatusChange)):
+        if any(row.field == field for row in found):
+            for partnership, value, date in (
+                model.objects.order_by()
+                .values_list("partnership_id", field, "date")
+                .iterator(chunk_size=10_000)
+            ):
+                if partnership in subjects:
+                    present.add((field, partnership, value, date))
+    new = {}
+    for row in found:
+        key = (row.field, row.subject[1], row.value, row.date)
+        if key in present:
+            report.already_present += 1
+        elif key in new:
+            report.duplicates_merged += 1
+            new[key].source = new[key].source or row.source
+        else:
+            new[key] = row
+    return new

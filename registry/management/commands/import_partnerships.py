@@ -4,7 +4,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from registry.geocoding import GeocodingUnavailable
-from registry.importing import COLUMNS, REQUIRED, ImportFileError, import_partnerships
+from registry.importing import (
+    COLUMNS,
+    REQUIRED,
+    ImportConflict,
+    ImportFileError,
+    import_partnerships,
+)
 
 
 class Command(BaseCommand):
@@ -56,9 +62,12 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 geocode=geocode,
                 progress=self._progress if self.stderr.isatty() else None,
+                waiting=self._waiting,
             )
         except ImportFileError as error:
             raise CommandError(f"{name}: {error} Nothing was imported.") from None
+        except ImportConflict as error:
+            raise CommandError(f"{name}: {error}") from None
         except GeocodingUnavailable as error:
             raise CommandError(str(error)) from None
         for problem in report.errors:
@@ -86,6 +95,10 @@ class Command(BaseCommand):
 
     def run_import(self, data, **options):
         return import_partnerships(data, **options)
+
+    def _waiting(self):
+        self.stderr.write("Another import is running; waiting for it to end ...")
+        self.stderr.flush()
 
     def _progress(self, done, total):
         width = 30
