@@ -1,0 +1,98 @@
+"""Import runs: what each run of an import command wrote, and taking it back."""
+
+from collections import Counter
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportRun(models.Model):
+    """One run of an import command that wrote to the registry: what came in, from where."""
+
+    created = models.DateTimeField(_("imported at"), auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    file_name = models.CharField(_("file"), max_length=500)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    municipalities_created = models.PositiveIntegerField(_("municipalities created"), default=0)
+    municipalities_matched = models.PositiveIntegerField(_("municipalities matched"), default=0)
+    partnerships_created = models.PositiveIntegerField(_("partnerships created"), default=0)
+    duplicates_merged = models.PositiveIntegerField(_("duplicates merged"), default=0)
+    already_present = models.PositiveIntegerField(_("already in the registry"), default=0)
+    events_created = models.PositiveIntegerField(_("events created"), default=0)
+    memberships_created = models.PositiveIntegerField(_("members added"), default=0)
+    changes_created = models.PositiveIntegerField(_("changes of kind or status created"), default=0)
+    reverted = models.DateTimeField(_("reverted at"), null=True, blank=True, editable=False)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("reverted by"),
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created:%Y-%m-%d %H:%M})"
+
+    def revert(self, user):
+        """Take back what this run wrote, and record on the run who did so and when.
+
+        The events, members and changes of kind and status it created are deleted; then the
+        partnerships and networks it created, with their members, dated changes and events;
+        then the municipalities it created that no longer take part in any partnership,
+        membership or event, and that no other record names (an alternative name, an
+        association, a town that is part of it or merged into it).
+        Partner counts follow through registry.signals; every deleted row keeps its "-"
+        entry in the history. One transaction: all of it or nothing. Returns how many rows of
+        each of those models (partnerships, municipalities, members, events, changes of kind
+        and of status) went, as ``{model: count}``, those deleted with a partnership included;
+        an empty dict if the run was reverted before.
+        """
+        # Every model below has a foreign key to ImportRun, so their modules import this one.
+        from registry.models.changes import KindChange, StatusChange
+        from registry.models.events import Event
+        from registry.models.partnerships import Association, Membership, Partnership
+        from registry.models.places import AlternativeName, Municipality
+
+        deleted = Counter()
+        with transaction.atomic():
+            run = ImportRun.objects.select_for_update().get(pk=self.pk)
+            if run.reverted:
+                self.reverted, self.reverted_by_id = run.reverted, run.reverted_by_id
+                return {}
+            for model in (Event, Membership, KindChange, StatusChange, Partnership):
+                deleted.update(model.objects.filter(import_run=run).delete()[1])
+            town = OuterRef("pk")
+            in_use = (
+                Exists(Partnership.objects.filter(Q(first=town) | Q(second=town)))
+                | Exists(Membership.objects.filter(municipality=town))
+                | Exists(Event.objects.filter(municipality=town))
+                | Exists(AlternativeName.objects.filter(municipality=town))
+                | Exists(Association.objects.filter(municipality=town))
+                | Exists(Municipality.objects.filter(Q(parent=town) | Q(successor=town)))
+            )
+            towns = Municipality.objects.filter(import_run=run).exclude(in_use)
+            deleted.update(towns.delete()[1])
+            run.reverted, run.reverted_by = timezone.now(), user
+            run.save(update_fields=["reverted", "reverted_by"])
+        self.reverted, self.reverted_by = run.reverted, user
+        reported = (Partnership, Municipality, Membership, Event, KindChange, StatusChange)
+        return {model: deleted[model._meta.label] for model in reported}
