@@ -157,6 +157,28 @@ class PartialDate(str):
         return f"PartialDate({str(self)!r})"
 
 
+# "No end before start": the rule's one home, for Python (a form, the importer) and for the
+# database's check constraints.
+
+
+def ends_before(end, start):
+    """Whether the partial date ``end`` lies before ``start``, at the precision of each: an
+    end that is a prefix of the start ("1980" against "1980-05-22") lies in the same period
+    and is not before it. Partial dates compare as ISO text."""
+    return not (end >= start or start.startswith(end))
+
+
+def end_not_before_start(start, end):
+    """Q for "the field ``end`` is not before the field ``start``", as :func:`ends_before`
+    reads it, for a check constraint; either empty passes."""
+    return (
+        models.Q(**{f"{end}__isnull": True})
+        | models.Q(**{f"{start}__isnull": True})
+        | models.Q(**{f"{end}__gte": models.F(start)})
+        | models.Q(**{f"{start}__startswith": models.F(end)})
+    )
+
+
 def validate_not_far_future(value):
     if value and PartialDate(value).year > timezone.now().year + YEARS_AHEAD:
         raise ValidationError(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from registry import counting
 from registry.dates import PartialDate
 from registry.fast_markup import FastBoundField, FastSelect
 from registry.models import Country, Event, Municipality, Partnership, Region, Theme
@@ -518,22 +519,17 @@ class RankingFilter(BaseFilterSet):
         counted in SQL (``Municipality.objects.counting()``), each row with its ``rank`` and
         the list's ``list_total``."""
         rule = self.rule
-        return not (rule["day"] is None and _is_stored_rule(rule))
+        return not (rule["day"] is None and _stored(rule))
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         rule = self.rule
         if not self.counted_in_sql:
             return queryset.ranked().annotate_partners("partner_count")
-        if _is_stored_rule(rule):
+        if _stored(rule):
             return queryset.ranked_on(rule["day"]).annotate_partners("partners_then")
         return queryset.ranked_by(**rule).annotate_partners("partners_then")
 
 
-def _is_stored_rule(rule):
-    """Whether ``rule`` counts as the stored ``partner_count`` does."""
-    return (
-        rule["kind"] == Partnership.Kind.OFFICIAL
-        and rule["status"] == Partnership.Status.ACTIVE
-        and rule["domestic"] == "include"
-    )
+def _stored(rule):
+    return counting.is_the_stored_rule(rule["kind"], rule["status"], rule["domestic"])

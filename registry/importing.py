@@ -38,9 +38,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from registry import counting
 from registry.caching import data_changed
 from registry.countries import CountryResolver
-from registry.dates import YEARS_AHEAD, PartialDate
+from registry.dates import YEARS_AHEAD, PartialDate, ends_before
 from registry.geocoding import Geocoder
 from registry.models import Event, ImportRun, Municipality, Partnership, Region, Source
 from registry.signals import PARTNER_COUNT_LOCK
@@ -497,7 +498,7 @@ class RowParser:
         status = self.choice(record, "status", STATUS_SPELLINGS, Status.ACTIVE, error)
         start = self.date(record, "start", error)
         end = self.date(record, "end", error)
-        if start and end and not (end >= start or start.startswith(end)):
+        if start and end and ends_before(end, start):
             error("end", f"{end} is before the start {start}")
         source = self.text(record, "source", 500, error)
         a, b = sides
@@ -569,7 +570,7 @@ class RowParser:
                     return None
             if end_at is not None:
                 end = date(values[end_at])
-                if end is False or (start and end and not (end >= start or start.startswith(end))):
+                if end is False or (start and end and ends_before(end, start)):
                     return None
             source = ""
             if source_at is not None:
@@ -917,14 +918,6 @@ def import_partnerships(
     return report
 
 
-def _counted(kind, status):
-    """Whether the ranking counts a partnership of this kind and status today: the rule of
-    ``PartnershipQuerySet.counted()``, for the towns an import creates (their counts are
-    written with them instead of recounted after; tests/test_importing.py checks the stored
-    counts against a full recount)."""
-    return kind == Kind.OFFICIAL and status == Status.ACTIVE
-
-
 class _Plan:
     """What the rows ask for, after matching and merging: new towns and new partnerships."""
 
@@ -1041,7 +1034,7 @@ class _Plan:
         )
         counts = Counter()
         for (kind, refs), row in self.new_pairs.items():
-            if _counted(kind, row.status):
+            if counting.counts(kind, row.status):
                 counts.update(ref[1] for ref in refs if ref[0] == "new")
         towns = _write_towns(run, self.new_towns.values(), counts)
         slug_of = self.matcher.slugs

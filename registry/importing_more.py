@@ -22,7 +22,7 @@ from django.utils.text import slugify
 
 from registry.caching import data_changed
 from registry.countries import CountryResolver
-from registry.dates import PartialDate
+from registry.dates import PartialDate, ends_before
 from registry.importing import (
     _CONTROL_BYTES,
     KIND_SPELLINGS,
@@ -65,11 +65,6 @@ from registry.text import fold
 
 NETWORK_REQUIRED = ["network", "municipality", "country"]
 NETWORK_COLUMNS = [*NETWORK_REQUIRED, "region", "joined", "left", "start", "source"]
-
-
-def _before(later, earlier):
-    """Whether the partial date ``later`` lies before ``earlier`` (at the precision of each)."""
-    return not (later >= earlier or earlier.startswith(later))
 
 
 @dataclass(slots=True)
@@ -127,7 +122,7 @@ class MemberParser(RowParser):
         region = self.text(record, "region", MAX_NAME, error, collapse=True)
         joined = self.date(record, "joined", error)
         left = self.date(record, "left", error)
-        if joined and left and _before(left, joined):
+        if joined and left and ends_before(left, joined):
             error("left", f"{left} is before it joined, {joined}")
         start = self.date(record, "start", error)
         source = self.text(record, "source", 500, error)
@@ -255,7 +250,7 @@ def _plan_networks(rows, report):
             network.members += 1
         else:
             joined, left = earlier.joined or row.joined, earlier.left or row.left
-            if joined and left and _before(left, joined):
+            if joined and left and ends_before(left, joined):
                 report.errors.append(
                     RowError(
                         row.line,

@@ -8,6 +8,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import override_settings
+from django.utils import translation
 from django.utils.text import slugify
 
 from registry import caching
@@ -72,6 +73,15 @@ def fresh_cache():
     """A test's data is rolled back, not deleted: no signal tells the cache. Each test starts
     with a new data version, so no test reads a page cached from another's data."""
     caching.forget()
+
+
+@pytest.fixture(autouse=True)
+def default_language(settings):
+    """A request in another language leaves that language active in the thread: each test
+    starts in the default language, whatever ran before it."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
