@@ -919,7 +919,11 @@ def import_partnerships(
 
 
 class _Plan:
-    """What the rows ask for, after matching and merging: new towns and new partnerships."""
+    """What the rows ask for, after matching and merging: new towns and new partnerships.
+
+    A row adds to it only if both its towns are right: a rejected row adds nothing, neither a
+    new town nor a matched one.
+    """
 
     def __init__(self, matcher, report):
         self.matcher = matcher
@@ -928,28 +932,41 @@ class _Plan:
         self.matched = set()
         self.new_pairs = {}  # (kind, the two town refs in order) -> Row
 
-    def _ref(self, side):
+    def _find(self, side):
+        """(the town's ref: ("pk", id) or ("new", side key), None), or (None, problem); the
+        plan does not change (see :meth:`_take`)."""
         if self.matcher.index:
             pk, problem = self.matcher.match(side)
             if problem:
                 return None, problem
             if pk is not None:
-                self.matched.add(pk)
                 return ("pk", pk), None
-        key = (side.home.id, side.folded)
-        known = self.new_towns.get(key)
+        return ("new", (side.home.id, side.folded)), None
+
+    def _take(self, side, ref):
+        """Add the town ``ref`` (found by :meth:`_find`) to the plan: matched, or new (a town
+        new already gets the region and coordinates it lacks)."""
+        if ref[0] == "pk":
+            self.matched.add(ref[1])
+            return
+        known = self.new_towns.get(ref[1])
         if known is None:
-            self.new_towns[key] = side
+            self.new_towns[ref[1]] = side
         else:
             known.region = known.region or side.region
             if known.latitude is None:
                 known.latitude, known.longitude = side.latitude, side.longitude
-        return ("new", key), None
+
+    def _ref(self, side):
+        ref, problem = self._find(side)
+        if ref is not None:
+            self._take(side, ref)
+        return ref, problem
 
     def add(self, row):
         refs = []
         for suffix, side in (("a", row.a), ("b", row.b)):
-            ref, problem = self._ref(side)
+            ref, problem = self._find(side)
             if problem:
                 self.report.errors.append(RowError(row.line, f"municipality_{suffix}", problem))
                 return
@@ -964,6 +981,8 @@ class _Plan:
                 )
             )
             return
+        self._take(row.a, refs[0])
+        self._take(row.b, refs[1])
         row.refs = tuple(refs)
         key = (row.kind, _pair(*refs))
         earlier = self.new_pairs.get(key)

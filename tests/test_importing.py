@@ -323,6 +323,40 @@ def test_skip_invalid_writes_the_good_rows_and_reports_the_rest(tmp_path):
     assert "  rows rejected            1\n" in out
 
 
+def test_skip_invalid_creates_nothing_of_a_row_whose_second_town_is_rejected(tmp_path):
+    municipality("Neustadt", region=None)
+    municipality("Neustadt")
+    municipality("Lille", "FR")
+    path = write(
+        tmp_path, f"{HEADER}\nBonn,DE,Neustadt,DE\nLille,FR,Neustadt,DE\nKöln,DE,Turku,FI\n"
+    )
+    out, stderr = run(path, "--skip-invalid")
+    ambiguous = "'Neustadt' names 2 municipalities in Germany; give the region to tell them apart"
+    assert stderr == (
+        f"{path}: line 2, municipality_b: {ambiguous}\n"
+        f"{path}: line 3, municipality_b: {ambiguous}\n"
+    )
+    assert pairs() == [("Köln", "DE", "Turku", "FI", "official")]
+    assert sorted(Municipality.objects.values_list("name", flat=True)) == [
+        "Köln",
+        "Lille",
+        "Neustadt",
+        "Neustadt",
+        "Turku",
+    ]
+    assert out == (
+        "Imported:\n"
+        "  rows read                3\n"
+        "  rows rejected            2\n"
+        "  municipalities created   2\n"
+        "  municipalities matched   0\n"
+        "  partnerships created     1\n"
+        "  duplicates merged        0\n"
+        "  already in the registry  0\n"
+        f"Imported as run {ImportRun.objects.get().pk}.\n"
+    )
+
+
 def test_dry_run_writes_nothing_and_says_what_would_happen(tmp_path):
     municipality("Köln")
     before = table_state()
