@@ -634,3 +634,20 @@ def test_the_displayed_kind_follows_the_language_and_keeps_an_unknown_value():
         assert event.get_kind_display() == "Auszeichnung"
         assert partnership.get_kind_display() == "Patenschaft"
     assert Partnership(kind="no-such-kind").get_kind_display() == "no-such-kind"
+
+
+def test_a_member_that_is_also_a_side_counts_once_in_the_count_and_every_ranking():
+    """The form refuses such a membership, but the database can hold one (written before the
+    check, or by hand): it is still one participation, by the counting rule's one home."""
+    koln, lille = municipality("Köln"), municipality("Lille", "FR")
+    link = partnership(koln, lille, start="1958")
+    Membership.objects.create(partnership=link, municipality=koln, side="second")
+    Municipality.objects.recount_partners()
+    stored = Municipality.objects.order_by("name").values_list("name", "partner_count")
+    assert list(stored) == [("Köln", 1), ("Lille", 1)]
+    for ranking in (
+        Municipality.objects.counting(Partnership.objects.counted()),
+        Municipality.objects.ranked_by(kind=None, status=None),
+        Municipality.objects.ranked_on(datetime.date.today()),
+    ):
+        assert [(town.name, town.partners_then) for town in ranking] == [("Köln", 1), ("Lille", 1)]

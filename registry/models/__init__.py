@@ -15,6 +15,7 @@ the set-based counting SQL on its own:
 Every name below is importable from here, as ``registry.models.Partnership``.
 """
 
+from registry.dates import end_not_before_start
 from registry.models.changes import DatedChangeManager, KindChange, StatusChange
 from registry.models.counting import participations_sql
 from registry.models.display import QuickDisplay, name_choices, quick_reverse
@@ -29,7 +30,6 @@ from registry.models.partnerships import (
     Partnership,
     SlugManager,
     Theme,
-    end_not_before_start,
 )
 from registry.models.places import (
     AlternativeName,

@@ -14,6 +14,8 @@ from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce, FirstValue
 from django.db.models.sql.constants import INNER
 
+from registry.counting import member_counts_sql, member_is_a_side
+
 
 def participations_sql(partnerships, countries=False):
     """SQL of each municipality's part in each partnership of ``partnerships`` (a table, or a
@@ -46,8 +48,7 @@ UNION ALL
 SELECT m.municipality_id,
        CASE m.side WHEN 'first' THEN p.second_id WHEN 'second' THEN p.first_id END{member}
 FROM registry_membership m JOIN {partnerships} p ON p.id = m.partnership_id{member_join}
-WHERE p.first_id IS NULL
-   OR (m.municipality_id <> p.first_id AND m.municipality_id <> p.second_id)
+WHERE {member_counts_sql("m", "p")}
 """  # noqa: S608  # nosec B608 - names of ours
 
 
@@ -67,7 +68,7 @@ def partners_of_outer(partnerships):
 
     as_member = Membership.objects.filter(
         Exists(partnerships.filter(pk=OuterRef("partnership"))), municipality=OuterRef("pk")
-    ).exclude(Q(partnership__first=OuterRef("pk")) | Q(partnership__second=OuterRef("pk")))
+    ).exclude(member_is_a_side(OuterRef("pk")))
     return sum(
         (
             Coalesce(Subquery(_count(queryset)[:1], output_field=models.IntegerField()), 0)

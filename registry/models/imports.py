@@ -1,12 +1,17 @@
 """Import runs: what each run of an import command wrote, and taking it back."""
 
+import zlib
 from collections import Counter
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# Imports, and reverting one, run one after the other: on PostgreSQL each holds this advisory
+# lock until its transaction ends; SQLite lets one writer in at a time anyway.
+IMPORT_LOCK = zlib.crc32(b"registry:import")
 
 
 class ImportRun(models.Model):
@@ -74,6 +79,10 @@ class ImportRun(models.Model):
 
         deleted = Counter()
         with transaction.atomic():
+            # After any import (or other revert) has ended, so the towns found not in use
+            # include none that an import is giving a partnership, and an import that
+            # starts meanwhile matches only the towns left.
+            ImportRun.take_import_lock()
             run = ImportRun.objects.select_for_update().get(pk=self.pk)
             if run.reverted:
                 self.reverted, self.reverted_by_id = run.reverted, run.reverted_by_id
@@ -96,3 +105,25 @@ class ImportRun(models.Model):
         self.reverted, self.reverted_by = run.reverted, user
         reported = (Partnership, Municipality, Membership, Event, KindChange, StatusChange)
         return {model: deleted[model._meta.label] for model in reported}
+
+    @classmethod
+    def take_import_lock(cls, waiting=None):
+        """Wait for any import, or revert of one, to end, and hold it off until the current
+        transaction ends (call it first in the transaction: what is read after it includes
+        what the other one committed). ``waiting()`` is called if it has to wait.
+
+        PostgreSQL: the advisory lock :data:`IMPORT_LOCK`. SQLite: its one write lock, taken
+        at once by a write that changes nothing (waiting for it up to the connection's
+        timeout), so that no other writer can slip in between the reads that follow and this
+        transaction's writes.
+        """
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [IMPORT_LOCK])
+                if not cursor.fetchone()[0]:
+                    if waiting:
+                        waiting()
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+            elif connection.vendor == "sqlite":
+                table = connection.ops.quote_name(cls._meta.db_table)
+                cursor.execute(f"UPDATE {table} SET id = id WHERE 0")  # noqa: S608 (model name)  # nosec B608

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Substr
 
+from registry import counting
 from registry.models.counting import held_then
 from registry.models.places import Municipality
 from registry.text import search_keys
@@ -19,8 +20,9 @@ class PartnershipQuerySet(models.QuerySet):
         return self.get(slug=slug)
 
     def counted(self):
-        """The partnerships the ranking counts today: official twinnings in force."""
-        return self.filter(kind=self.model.Kind.OFFICIAL, status=self.model.Status.ACTIVE)
+        """The partnerships the ranking counts today: official twinnings in force
+        (``registry.counting``)."""
+        return self.filter(counting.counted())
 
     def in_force_on(self, day):
         """Official twinnings in force at the end of ``day`` (a date), from the dated records.
@@ -32,7 +34,7 @@ class PartnershipQuerySet(models.QuerySet):
         counts once it has started and until it ends; one without a start date counts today
         but in no past year.
         """
-        return self.held_on(day, kind=self.model.Kind.OFFICIAL, status=self.model.Status.ACTIVE)
+        return self.held_on(day, kind=counting.KIND, status=counting.STATUS)
 
     def held_on(self, day, *, kind=None, status=None):
         """Partnerships of ``kind`` with ``status`` at the end of ``day``, as

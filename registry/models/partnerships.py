@@ -16,27 +16,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from registry.dates import PartialDateField
+from registry.dates import PartialDateField, end_not_before_start, ends_before
 from registry.models.display import QuickDisplay, localized, quick_reverse
 from registry.models.imports import ImportRun
 from registry.models.partnership_queries import PartnershipQuerySet
 from registry.models.places import Country, Municipality
 from registry.models.sources import Source
 from registry.text import fold
-
-
-def end_not_before_start(start, end):
-    """Q for "end is not before start", at the precision of each date.
-
-    Partial dates compare as ISO text; an end that is a prefix of the start ("1980" against
-    "1980-05-22") lies in the same period and is not before it.
-    """
-    return (
-        Q(**{f"{end}__isnull": True})
-        | Q(**{f"{start}__isnull": True})
-        | Q(**{f"{end}__gte": F(start)})
-        | Q(**{f"{start}__startswith": F(end)})
-    )
 
 
 class SlugManager(models.Manager):
@@ -333,7 +319,7 @@ class Partnership(QuickDisplay, models.Model):
                 errors["second"] = _("A bilateral partnership needs a second partner.")
             if self.first_id and self.first_id == self.second_id:
                 errors["second"] = _("A municipality cannot be partnered with itself.")
-        if self.start and self.end and not self._end_not_before_start():
+        if self.start and self.end and ends_before(self.end, self.start):
             errors["end"] = _("The end cannot be before the start.")
         if errors:
             raise ValidationError(errors)
@@ -348,9 +334,6 @@ class Partnership(QuickDisplay, models.Model):
                     % {"partnership": duplicate}
                 }
             )
-
-    def _end_not_before_start(self):
-        return self.end >= self.start or self.start.startswith(self.end)
 
     def duplicate_pair(self):
         """Another partnership of the same kind between the same two towns, either way round."""
@@ -492,9 +475,5 @@ class Membership(QuickDisplay, models.Model):
             raise ValidationError(
                 {"municipality": _("This municipality is already one of the two partners.")}
             )
-        if (
-            self.joined
-            and self.left
-            and not (self.left >= self.joined or self.joined.startswith(self.left))
-        ):
+        if self.joined and self.left and ends_before(self.left, self.joined):
             raise ValidationError({"left": _("A member cannot leave before it joined.")})
