@@ -1,9 +1,9 @@
 """The participations that rankings count over, and the indexes the ranking plans use.
 
-``Participation`` reads the view ``registry_participation``, which is not made here but by
-``registry.models.create_participation_view`` after every ``migrate`` (and dropped before
-it), so that no migration that rebuilds a table under it fails. See bench/NOTES.md for the
-plans behind the indexes.
+``Participation`` read the view ``registry_participation``, which was not made here but by a
+hook after every ``migrate`` in the versions of this migration's time; migrations 0007 to 0009
+and 0011 drop it where such a database still has it. See bench/NOTES.md for the plans behind
+the indexes.
 """
 
 from django.db import migrations, models
