@@ -27,7 +27,6 @@ import io
 import itertools
 import operator
 import re
-import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -122,19 +121,15 @@ class ImportConflict(Exception):
     nothing was written, and the import can simply be run again."""
 
 
-# Imports run one after the other (PostgreSQL: an advisory lock held until the import's
-# transaction ends; SQLite lets one writer in at a time anyway).
-IMPORT_LOCK = zlib.crc32(b"registry:import")
-
-
 @contextmanager
 def _import_transaction(*, lock, waiting=None):
     """The one transaction of an import, which reads the registry only inside it.
 
-    With ``lock`` (an import that may write), it first waits for any other import to end
-    (``waiting()`` is called if it has to): everything read after that, the towns matched
-    and the pairs found, includes what the other import committed, so the two do not
-    create the same towns twice. On SQLite the write lock is taken at once, before the
+    With ``lock`` (an import that may write), it first waits for any other import, or a
+    revert of one, to end (``waiting()`` is called if it has to; see
+    :meth:`ImportRun.take_import_lock`): everything read after that, the towns matched and
+    the pairs found, includes what the other one committed, so two imports do not create
+    the same towns twice. On SQLite the write lock is taken at once, before the
     first read, for the same reason. A database that stays busy beyond its timeout
     (SQLite's "database is locked"), or a unique record written meanwhile by someone who
     does not take the lock (a save in the admin), is an :class:`ImportConflict`: the
@@ -143,7 +138,7 @@ def _import_transaction(*, lock, waiting=None):
     try:
         with transaction.atomic():
             if lock:
-                _take_import_lock(waiting)
+                ImportRun.take_import_lock(waiting)
             yield
     except OperationalError as error:
         if "database is locked" not in str(error):
@@ -162,22 +157,6 @@ def _import_transaction(*, lock, waiting=None):
             f"someone else wrote the same records at the same moment ({constraint}); "
             "nothing was imported. Run the import again: it will match what they wrote."
         ) from None
-
-
-def _take_import_lock(waiting):
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [IMPORT_LOCK])
-            if not cursor.fetchone()[0]:
-                if waiting:
-                    waiting()
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
-        elif connection.vendor == "sqlite":
-            # A write that changes nothing takes SQLite's write lock (waiting for it up to
-            # the connection's timeout), so the reads that follow see the latest commit
-            # and no other writer can slip in before this import writes.
-            table = connection.ops.quote_name(ImportRun._meta.db_table)
-            cursor.execute(f"UPDATE {table} SET id = id WHERE 0")  # noqa: S608 (model name)  # nosec B608
 
 
 @dataclass(frozen=True)

@@ -297,3 +297,50 @@ def test_an_import_that_cannot_get_sqlites_write_lock_says_so_in_one_line(tmp_pa
         "",
         "Imported as run 1.",
     )
+
+
+@postgresql_only
+def test_a_revert_waits_for_the_import_running_and_keeps_the_towns_it_uses(tmp_path, held_open):
+    """Reverting a run takes the imports' lock: while an import that gives one of the run's
+    towns a partnership holds it, the revert waits, and then keeps that town, in use now.
+    (Without the lock the revert finds the town unused, deletes it, and fails on its key
+    when the import commits.)"""
+    towns, pairs = tmp_path / "towns.csv", tmp_path / "pairs.csv"
+    towns.write_text("name,country\nBonn,DE\nOxford,GB\n", encoding="utf-8")
+    pairs.write_text(
+        "municipality_a,country_a,municipality_b,country_b\nBonn,DE,Grenoble,FR\n", "utf-8"
+    )
+    call_command("import_municipalities", str(towns), stdout=io.StringIO())
+    reverted_run = ImportRun.objects.get()
+    written, release = held_open
+    results = {}
+    importer = start("first", "import_partnerships", pairs, results)
+    assert written.wait(10)
+
+    def revert():
+        try:
+            counts = ImportRun.objects.get(pk=reverted_run.pk).revert(None)
+            results["revert"] = {model.__name__: count for model, count in counts.items()}
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            results["revert"] = f"{type(error).__name__}: {error}"
+        finally:
+            connection.close()
+
+    reverter = threading.Thread(target=revert, name="revert")
+    reverter.start()
+    blocked_or_done("revert", results)
+    release.set()
+    importer.join(20)
+    reverter.join(20)
+    assert results["first"][0] == "ok"
+    assert results["revert"] == {
+        "Partnership": 0,
+        "Municipality": 1,
+        "Membership": 0,
+        "Event": 0,
+        "KindChange": 0,
+        "StatusChange": 0,
+    }
+    assert sorted(
+        Municipality.objects.values_list("name", "partner_count", "import_run__file_name")
+    ) == [("Bonn", 1, str(towns)), ("Grenoble", 1, str(pairs))]
