@@ -20,7 +20,7 @@ from conftest import municipality, partnership
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from registry import importing, importing_more
+from registry.importing import runner
 from registry.models import (
     Event,
     ImportRun,
@@ -101,7 +101,7 @@ def held_open(monkeypatch):
     """The import run by the thread named "first" holds its transaction open, all written,
     until ``release`` is set; ``written`` is set when it has got there."""
     written, release = threading.Event(), threading.Event()
-    original = importing.data_changed  # called last in every import's transaction
+    original = runner.data_changed  # called last in every import's transaction
 
     def data_changed():
         if threading.current_thread().name == "first":
@@ -109,8 +109,7 @@ def held_open(monkeypatch):
             release.wait(20)
         original()
 
-    monkeypatch.setattr(importing, "data_changed", data_changed)
-    monkeypatch.setattr(importing_more, "data_changed", data_changed)
+    monkeypatch.setattr(runner, "data_changed", data_changed)
     return written, release
 
 

@@ -14,7 +14,7 @@ from registry.importing import (
     RowParser,
     Side,
     TownParser,
-    _fast_coordinate,
+    fast_coordinate,
 )
 
 pytestmark = pytest.mark.django_db
@@ -121,7 +121,7 @@ def test_the_fast_path_takes_ordinary_rows():
 @given(st.decimals(min_value=-181, max_value=181, places=5, allow_nan=False))
 def test_fast_coordinates_are_the_stored_values(value):
     text = str(value)
-    fast = _fast_coordinate(text, 180)
+    fast = fast_coordinate(text, 180)
     if fast is not None:
         assert fast == str(Decimal(text).quantize(Decimal("0.00001")))
         assert -180 <= Decimal(fast) <= 180

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from registry.importing import _insert
+from registry.importing import insert
 from registry.models import Municipality, Partnership
 
 pytestmark = [
@@ -97,7 +97,7 @@ def test_a_key_to_no_row_is_an_error_and_writes_nothing(privileged):
         unprivileged_role()
     before = Partnership.objects.count()
     with pytest.raises(IntegrityError) as error, transaction.atomic():
-        _insert(
+        insert(
             Partnership,
             ["kind", "first", "second", "slug"],
             [("official", koeln.pk, missing, "koeln--nowhere")],
@@ -122,7 +122,7 @@ def test_the_rows_a_copy_names_stay_until_it_commits():
     koeln, lille = municipality("Köln"), municipality("Lille", "FR")
     params = connection.get_connection_params()
     with transaction.atomic():
-        _insert(
+        insert(
             Partnership,
             ["kind", "first", "second", "slug"],
             [("official", koeln.pk, lille.pk, "koeln--lille")],

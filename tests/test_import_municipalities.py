@@ -207,9 +207,9 @@ def test_query_count_does_not_grow_with_rows(tmp_path, django_assert_num_queries
     municipality("Town 0")
     lines = [f"Town {n},DE,,,,,,,,source {n % 3}" for n in range(rows)]
     path = write(tmp_path, f"{HEADER}\n" + "\n".join(lines) + "\n")
-    # One to wait for any other import (registry.importing._take_import_lock). PostgreSQL:
+    # One to wait for any other import (ImportRun.take_import_lock). PostgreSQL:
     # +3 per COPY (towns, their sources), which turns the database's per-row key checks off,
-    # back on, and checks the keys itself (registry.importing._copy); no ANALYZE
+    # back on, and checks the keys itself (registry.importing.writing.insert); no ANALYZE
     # (autovacuum's job there).
     with django_assert_num_queries(16 if connection.vendor == "sqlite" else 21):
         run(path)

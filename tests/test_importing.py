@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.importing import _fold, _slug
+from registry.importing import quick_fold, quick_slug
 from registry.models import AlternativeName, ImportRun, Municipality, Partnership, Source
 from registry.text import _SPECIAL, fold
 
@@ -435,10 +435,10 @@ def test_import_query_count_does_not_grow_with_rows(tmp_path, django_assert_num_
         f"Town {n},DE,Ville {n},FR,official,{1950 + n % 50},source {n % 3}" for n in range(rows)
     ]
     path = write(tmp_path, f"{HEADER},kind,start,source\n" + "\n".join(lines) + "\n")
-    # One to wait for any other import (registry.importing._take_import_lock). On
+    # One to wait for any other import (ImportRun.take_import_lock). On
     # PostgreSQL 1 + 3 * 3 more: the lock that orders recounts (registry.signals.recount)
     # and, per COPY (towns, partnerships, sources), the database's per-row key checks turned
-    # off and back on and the keys checked at once (registry.importing._copy).
+    # off and back on and the keys checked at once (registry.importing.writing.insert).
     with django_assert_num_queries(21 if connection.vendor == "sqlite" else 31):
         run(path)
     assert Partnership.objects.count() == rows
@@ -464,7 +464,7 @@ def test_geocode_fills_coordinates_population_and_us_region_of_new_towns(tmp_pat
 
 @given(st.text(alphabet=st.characters(max_codepoint=127)))
 def test_the_import_folds_and_slugs_ascii_names_as_the_registry_does(name):
-    assert (_fold(name), _slug(_fold(name))) == (fold(name), slugify(fold(name)))
+    assert (quick_fold(name), quick_slug(quick_fold(name))) == (fold(name), slugify(fold(name)))
 
 
 def test_stored_partner_counts_equal_a_full_recount_after_an_import(tmp_path):

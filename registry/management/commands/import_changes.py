@@ -1,4 +1,4 @@
-from registry.importing_more import CHANGE_COLUMNS, CHANGE_REQUIRED, import_changes
+from registry.importing import CHANGE_COLUMNS, CHANGE_REQUIRED, import_changes
 from registry.management.commands import import_partnerships
 
 

@@ -1,4 +1,4 @@
-from registry.importing_more import NETWORK_COLUMNS, NETWORK_REQUIRED, import_networks
+from registry.importing import NETWORK_COLUMNS, NETWORK_REQUIRED, import_networks
 from registry.management.commands import import_partnerships
 
 
