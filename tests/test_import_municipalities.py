@@ -141,6 +141,7 @@ def test_same_name_in_another_region_is_another_town(tmp_path):
         ("Köln,DE,,,95,7,,,,", "line 3, lat: 95 is not between -90 and 90"),
         ("Köln,DE,,,51,,,,,", "line 3, lat: give both latitude and longitude, or neither"),
         ("Köln,DE,,,,,-5,,,", "line 3, population: '-5' is not a whole number of 0 or more"),
+        ("Köln,DE,,,,,²,,,", "line 3, population: '²' is not a whole number of 0 or more"),
         ("Köln,DE,,,,,,Z365,,", "line 3, wikidata_id: 'Z365' is not a Wikidata id"),
         ("Köln,DE,,,,,,,99999999999,", "line 3, geonames_id: 99999999999 is too large"),
         (

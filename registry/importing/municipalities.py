@@ -180,7 +180,7 @@ class TownParser(RowParser):
         text = record.get(name, "").strip()
         if not text:
             return None
-        if not text.isdigit():
+        if not text.isdecimal():  # what int() reads ("²" is a digit, but no number)
             error(name, f"{text!r} is not a whole number of 0 or more")
             return None
         if int(text) > LARGEST:
