@@ -17,7 +17,8 @@ PRINT = (
 
 
 def run_settings(code=PRINT, **env):
-    """Import the settings in a fresh interpreter with exactly these variables."""
+    """Import the settings in a fresh interpreter with exactly these variables, and no .env
+    (a developer's own .env in the checkout is not read: TWINNING_ENV_FILE is empty)."""
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -31,9 +32,10 @@ def run_settings(code=PRINT, **env):
             "REDIS_URL",
             "BEHIND_PROXY",
             "TRUSTED_PROXY_COUNT",
+            "TIME_ZONE",
         }
     }
-    clean.update(env, DJANGO_SETTINGS_MODULE="twinning.settings")
+    clean.update({"TWINNING_ENV_FILE": ""}, **env, DJANGO_SETTINGS_MODULE="twinning.settings")
     return subprocess.run(  # noqa: S603
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
@@ -126,6 +128,7 @@ def test_deployment_checks_pass_with_production_settings():
         cwd=ROOT,
         env={
             **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL"}},
+            "TWINNING_ENV_FILE": "",
             "SECRET_KEY": "x9!" * 20 + "production-like-secret-key",
             "ALLOWED_HOSTS": "twinning.example",
         },
@@ -135,3 +138,92 @@ def test_deployment_checks_pass_with_production_settings():
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "System check identified no issues (2 silenced).\n"
+
+
+ENV_PRINT = "from django.conf import settings as s; print(s.DEBUG, s.SECRET_KEY, s.TIME_ZONE)"
+
+
+def env_file(tmp_path, text):
+    path = tmp_path / "local.env"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path):
+    path = env_file(
+        tmp_path,
+        "# for this laptop only\n"
+        "\n"
+        "DEBUG=1\n"
+        "  SECRET_KEY = 'a key with # and = in it'  \n"
+        'TIME_ZONE="Europe/Helsinki"\n',
+    )
+    assert run_settings(ENV_PRINT, TWINNING_ENV_FILE=path).stdout == (
+        "True a key with # and = in it Europe/Helsinki\n"
+    )
+    result = run_settings(ENV_PRINT, TWINNING_ENV_FILE=path, DEBUG="0", SECRET_KEY="k" * 50)
+    assert result.stdout == f"False {'k' * 50} Europe/Helsinki\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("DEBUG", "line 2: expected KEY=VALUE (a variable name, '=', a value)."),
+        ("SECRET KEY=x", "line 2: expected KEY=VALUE (a variable name, '=', a value)."),
+        (
+            "SECRET_KEY='unclosed",
+            "line 2: the value's opening ' is not closed at the end of the line.",
+        ),
+    ],
+)
+def test_a_malformed_env_file_line_is_a_clear_error_naming_the_line(tmp_path, line, message):
+    path = env_file(tmp_path, f"# a comment\n{line}\nDEBUG=1\n")
+    result = run_settings(TWINNING_ENV_FILE=path)
+    assert result.returncode == 1
+    assert f"django.core.exceptions.ImproperlyConfigured: {path}, {message}\n" in result.stderr
+
+
+def test_a_named_env_file_that_is_missing_is_an_error(tmp_path):
+    path = tmp_path / "missing.env"
+    result = run_settings(TWINNING_ENV_FILE=str(path))
+    assert result.returncode == 1
+    assert f"Cannot read the environment file {path}: [Errno 2]" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env_text", "under_pytest", "debug"),
+    [("DEBUG=1\n", False, True), (None, False, None), ("DEBUG=1\n", True, None)],
+    ids=["read-when-there", "none-there", "not-read-under-pytest"],
+)
+def test_the_checkouts_own_env_file(tmp_path, env_text, under_pytest, debug):
+    """Without TWINNING_ENV_FILE the settings read BASE_DIR/.env if there is one, except under
+    pytest (the suite tests production settings, as CI does); without it and without a key
+    they refuse to start. Run on a copy of the settings module, so that the developer's own
+    .env is neither read nor touched."""
+    (tmp_path / "twinning").mkdir()
+    (tmp_path / "twinning" / "__init__.py").write_text("")
+    (tmp_path / "twinning" / "settings.py").write_text(
+        (ROOT / "twinning" / "settings.py").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    if env_text is not None:
+        (tmp_path / ".env").write_text(env_text)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "TWINNING_ENV_FILE", "PYTEST_VERSION"}
+    }
+    if under_pytest:
+        env["PYTEST_VERSION"] = "9.2.0"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "from twinning import settings; print(settings.DEBUG)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if debug is None:
+        assert result.returncode == 1
+        assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+    else:
+        assert (result.returncode, result.stdout, result.stderr) == (0, f"{debug}\n", "")

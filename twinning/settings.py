@@ -1,12 +1,14 @@
 """Settings of the twinning registry.
 
-Everything that differs between machines comes from the environment; the README has a
-table of every variable. The defaults are safe: SQLite in the project, ``DEBUG`` off, and no
-start at all in production without a secret key.
+Everything that differs between machines comes from the environment (on a laptop, also from
+the ``.env`` that ``scripts/setup.sh`` writes); the README has a table of every variable. The
+defaults are safe: SQLite in the project, ``DEBUG`` off, and no start at all in production
+without a secret key.
 """
 
 import datetime
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -15,6 +17,52 @@ from django.utils.csp import CSP, build_policy
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+_ENV_LINE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)")
+
+
+def read_env_file():
+    """Put the variables of a local ``.env`` file (``KEY=VALUE`` lines, ``#`` comments, values
+    optionally in single or double quotes) into the environment, where not set there already:
+    a real environment variable always wins. ``scripts/setup.sh`` writes one for a laptop.
+
+    The file is ``TWINNING_ENV_FILE`` if set (empty: none), else ``BASE_DIR / ".env"`` when it
+    exists; under pytest none unless named, so the suite tests production settings as CI does.
+    """
+    name = os.environ.get("TWINNING_ENV_FILE")
+    if name is None:
+        path = BASE_DIR / ".env"
+        if "PYTEST_VERSION" in os.environ or not path.exists():
+            return
+    elif not name:
+        return
+    else:
+        path = Path(name)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImproperlyConfigured(f"Cannot read the environment file {path}: {exc}") from None
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.fullmatch(line)
+        if not match:
+            raise ImproperlyConfigured(
+                f"{path}, line {number}: expected KEY=VALUE (a variable name, '=', a value)."
+            )
+        value = match["value"]
+        if value[:1] in {"'", '"'}:
+            if len(value) < 2 or value[-1] != value[0]:
+                raise ImproperlyConfigured(
+                    f"{path}, line {number}: the value's opening {value[0]} is not closed "
+                    "at the end of the line."
+                )
+            value = value[1:-1]
+        os.environ.setdefault(match["key"], value)
+
+
+read_env_file()
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
