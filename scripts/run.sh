@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # README command 1: set up, migrate, load the historical record, serve on
 # http://127.0.0.1:8000 (PORT=8001 bash scripts/run.sh for another port).
-# DEBUG defaults to 1 here so a laptop needs no SECRET_KEY; export DEBUG=0 and a SECRET_KEY
-# to try production settings. Safe to run again: every step is idempotent.
+# DEBUG=1 and the SECRET_KEY come from the .env that setup writes on its first run (as for
+# every manage.py command); DEBUG=0 ALLOWED_HOSTS=127.0.0.1 bash scripts/run.sh tries the
+# production settings. Safe to run again: every step is idempotent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
 
-export DEBUG="${DEBUG:-1}"
 port="${PORT:-8000}"
 
 echo "run: migrating the database"

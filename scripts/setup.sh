@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepare this checkout to run: a Python >= 3.12, the virtualenv .venv with exactly the
-# versions in requirements.lock, and compiled translations. Safe to run again and again:
-# a rerun with an unchanged lock file installs nothing.
+# versions in requirements.lock, compiled translations, and (first run only) a local .env with
+# DEBUG=1 and a random SECRET_KEY, which twinning/settings.py reads, so that every
+# `.venv/bin/python manage.py ...` works as written. Safe to run again and again: a rerun with
+# an unchanged lock file installs nothing, and an existing .env is never touched.
 #
 #   bash scripts/setup.sh                       set up (run.sh and test.sh do this first)
 #   source scripts/setup.sh                     the same, and .venv/bin goes first on PATH
@@ -187,6 +189,28 @@ setup_translations() {
         "$TWINNING_VENV/bin/python" manage.py compilemessages --ignore=.venv)
 }
 
+# A local .env for this checkout, unless there is one (yours to edit; a rerun keeps it).
+setup_env_file() {
+    local env_file="$TWINNING_ROOT/.env" key
+    if [[ -e "$env_file" || -L "$env_file" ]]; then
+        _setup_say ".env ok (kept as it is)"
+        return 0
+    fi
+    key="$("$TWINNING_VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))')" ||
+        _setup_die "could not generate a SECRET_KEY for .env"
+    # mode 0600 from the start; noclobber: never overwrite one written meanwhile
+    (umask 077 && set -o noclobber && cat >"$env_file") <<EOF
+# Settings of this checkout on this laptop only, written by scripts/setup.sh on its first run.
+# twinning/settings.py reads this file; a variable set in the environment wins over it.
+# Never commit it (.gitignore keeps it out) and never copy it to a server: production has no
+# .env, but DEBUG off and its own long random SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, ...
+# in the server's environment (README: Configuration, In production).
+DEBUG=1
+SECRET_KEY=$key
+EOF
+    _setup_say "wrote .env (DEBUG=1 and a random SECRET_KEY, for this laptop only)"
+}
+
 setup_activate() {
     export VIRTUAL_ENV="$TWINNING_VENV"
     export PATH="$TWINNING_VENV/bin:$PATH"
@@ -199,5 +223,11 @@ else
     setup_venv
     setup_dependencies
     setup_translations
+    setup_env_file
     setup_activate
+    # scripts/test.sh tests the production settings, as CI does: it unsets DEBUG after sourcing
+    # this, which would let the .env's DEBUG=1 in. So it reads no .env (empty: no file).
+    if [[ "$(basename -- "${BASH_SOURCE[1]:-}")" == test.sh ]]; then
+        export TWINNING_ENV_FILE=""
+    fi
 fi
