@@ -845,36 +845,29 @@ def test_public_pages_answer_only_get_and_head(client, url, method):
 # Past days: of two records of one date, the first recorded counts
 
 
-@pytest.mark.parametrize("first_recorded", ["friendship", "official"])
-def test_a_past_ranking_takes_the_first_recorded_of_two_kinds_of_one_date(client, first_recorded):
-    koeln, lille = municipality("Köln"), municipality("Lille", "FR")
-    link = partnership(koeln, lille, start="1958")
-    later = "official" if first_recorded == "friendship" else "friendship"
-    KindChange.objects.create(partnership=link, kind=first_recorded, date="1958")
-    KindChange.objects.create(partnership=link, kind=later, date="1958")
-    counted = [["1", "Köln", "Germany", "1"], ["1", "Lille", "France", "1"]]
-    for kind in ("official", "friendship"):
-        response = get(client, f"/rankings/?on=1960&kind={kind}")
-        if kind == first_recorded:
-            assert rows(response, "ranking") == counted, kind
-        else:
-            assert_no_ranking(response)
-
-
-@pytest.mark.parametrize("first_recorded", ["suspended", "active"])
-def test_a_past_ranking_takes_the_first_recorded_of_two_statuses_of_one_date(
-    client, first_recorded
+@pytest.mark.parametrize(
+    "model, field, values",
+    [
+        (KindChange, "kind", ("friendship", "official")),
+        (StatusChange, "status", ("suspended", "active")),
+    ],
+)
+@pytest.mark.parametrize("first", [0, 1])
+def test_a_past_ranking_takes_the_first_recorded_of_two_changes_of_one_date(
+    client, model, field, values, first
 ):
+    """Of two records of one date that disagree (a kind or a status), the first recorded
+    counts: both orders, so that neither the other tie-break nor none passes."""
     koeln, lille = municipality("Köln"), municipality("Lille", "FR")
     link = partnership(koeln, lille, start="1958")
-    later = "active" if first_recorded == "suspended" else "suspended"
-    StatusChange.objects.create(partnership=link, status=first_recorded, date="1970")
-    StatusChange.objects.create(partnership=link, status=later, date="1970")
-    counted = [["1", "Köln", "Germany", "1"], ["1", "Lille", "France", "1"]]
-    for status in ("active", "suspended"):
-        response = get(client, f"/rankings/?on=1975&status={status}")
-        if status == first_recorded:
-            assert rows(response, "ranking") == counted, status
+    first_recorded, later = values[first], values[1 - first]
+    model.objects.create(partnership=link, date="1960", **{field: first_recorded})
+    model.objects.create(partnership=link, date="1960", **{field: later})
+    for value in values:
+        response = get(client, f"/rankings/?on=1965&{field}={value}")
+        if value == first_recorded:
+            counted = [["1", "Köln", "Germany", "1"], ["1", "Lille", "France", "1"]]
+            assert rows(response, "ranking") == counted, value
         else:
             assert_no_ranking(response)
 
