@@ -465,6 +465,17 @@ class PartnerCountryListFilter(admin.SimpleListFilter):
         code = self.value()
         if not code:
             return queryset
+        if code not in dict(self.lookup_choices):
+            # As the decade filter: say so, and show nothing rather than a list that looks
+            # filtered by it.
+            if not getattr(self, "_warned", False):
+                messages.error(
+                    request,
+                    _("“%(value)s” is not the code of a country with a municipality, such as DE.")
+                    % {"value": code},
+                )
+                self._warned = True
+            return queryset.none()
         return queryset.filter(
             Q(first__country__code=code)
             | Q(second__country__code=code)

@@ -1304,3 +1304,22 @@ def test_a_history_page_of_a_key_no_record_can_have_is_a_404(editor_client, key)
         f"{base}{key}/history/{version}/",
     ]
     assert [editor_client.get(url).status_code for url in pages] == [404, 404, 404]
+
+
+@pytest.mark.parametrize("code", ["ZZ", "de", "FR", "<b>"])
+def test_an_unknown_partner_country_says_so_and_lists_nothing(
+    admin_client, four_partnerships, code
+):
+    """FR is a country, but no town of the registry is in it, so it is not offered either."""
+    for query in ({"country": code}, {"country": code, "_facets": "True"}):
+        response = admin_client.get("/admin/registry/partnership/", query)
+        assert (rows(response), page_messages(response)) == (
+            [],
+            [
+                (
+                    "error",
+                    f"“{escape(code)}” is not the code of a country with a municipality, "
+                    "such as DE.",
+                )
+            ],
+        )
