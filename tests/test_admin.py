@@ -1306,6 +1306,190 @@ def test_a_history_page_of_a_key_no_record_can_have_is_a_404(editor_client, key)
     assert [editor_client.get(url).status_code for url in pages] == [404, 404, 404]
 
 
+# An address the admin cannot use otherwise: refused with a 400 and a message naming the
+# parameter (a 500 before, or Django's unfiltered list at "?e=1" without a word, or its
+# "Database error" page), on every changelist and add form, the accounts' ones included.
+
+HUGE = str(2**70)
+
+
+def admin_url(model, page=""):
+    return f"/admin/{model._meta.app_label}/{model._meta.model_name}/{page}"
+
+
+def lookup_refusal(parameter):
+    return [
+        (
+            "error",
+            "This list cannot be shown with the value the address of this page gives for "
+            f"“{parameter}”: correct or remove it in the address, or start again from the list.",
+        )
+    ]
+
+
+def key_refusal(parameter, model):
+    return [
+        (
+            "error",
+            f"“{parameter}” in the address of this page is not the key of a record ({model}) "
+            "that exists, so the form was not opened: correct or remove it in the address, or "
+            "start again from the list.",
+        )
+    ]
+
+
+ADMIN_MODELS = sorted(admin.site._registry, key=lambda model: model._meta.label)
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda model: model._meta.label)
+def test_a_lookup_of_the_wrong_type_is_refused_on_every_changelist(superuser, client, model):
+    client.force_login(superuser)
+    full_record(superuser)  # SQLite matches a regular expression only against a row
+    queries = [
+        {"id__gte": "abc"},
+        {"id__in": "1,abc"},
+        {"id__range": "1"},  # a range needs two ends
+        {"id__regex": "("},  # no regular expression: the database refuses it
+        {"no_such_field": "1"},
+        {"id__gte": "abc", "e": "1"},  # Django's "Database error" page
+        {"q": "k", "id__gte": "abc", "o": "1"},  # the one that is wrong is named
+    ]
+    answers = [refused(client.get(admin_url(model), query)) for query in queries]
+    expected = [
+        (400, lookup_refusal(name), False)
+        for name in ["id__gte", "id__in", "id__range", "id__regex", "no_such_field"]
+        + ["id__gte", "id__gte"]
+    ]
+    assert answers == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/admin/registry/partnership/?start__gte=abc", "start__gte"),
+        ("/admin/registry/partnership/?created__year=abc", "created__year"),  # no such field
+        ("/admin/registry/municipality/?partner_count__gt=x", "partner_count__gt"),
+        ("/admin/registry/municipality/?kind__exact=city&partner_count__gt=x", "partner_count__gt"),
+    ],
+)
+def test_a_field_lookup_of_the_wrong_type_is_refused_naming_it(editor_client, url, parameter):
+    partnership(koeln(), liverpool())
+    assert refused(editor_client.get(url)) == (400, lookup_refusal(parameter), False)
+
+
+# Every list filter whose value has a type: a key, a yes or no, empty or not. (A choice or a
+# text has none: "kind__exact=abc" lists what has that kind, nothing.)
+TYPED_FILTERS = [
+    ("auth.User", "groups__id__exact"),
+    ("auth.User", "is_active__exact"),
+    ("auth.User", "is_staff__exact"),
+    ("auth.User", "is_superuser__exact"),
+    ("registry.Country", "ended__isempty"),
+    ("registry.Municipality", "country__id__exact"),
+    ("registry.Municipality", "seeking_partner__exact"),
+    ("registry.Region", "country__id__exact"),
+]
+
+
+def two_regions():
+    """A filter of one choice is not shown (nor applied): two countries have a region."""
+    Region.objects.create(country=country("DE"), name="Nordrhein-Westfalen", code="DE-NW")
+    Region.objects.create(country=country("GB"), name="Merseyside", code="GB-MSY")
+
+
+def test_the_typed_filters_are_every_filter_with_a_typed_value(superuser):
+    partnership(koeln(), liverpool())
+    two_regions()
+    request = RequestFactory().get("/")
+    request.user = superuser
+    found = []
+    for model, model_admin in admin.site._registry.items():
+        for spec in model_admin.get_changelist_instance(request).filter_specs:
+            if isinstance(spec, admin.SimpleListFilter | admin.ChoicesFieldListFilter):
+                continue  # the decade and country filters say so themselves; choices: text
+            found.extend(
+                (model._meta.label, name)
+                for name in spec.expected_parameters()
+                if not name.endswith("__isnull")  # any text is a yes or no
+            )
+    assert sorted(found) == TYPED_FILTERS
+
+
+@pytest.mark.parametrize(("label", "parameter"), TYPED_FILTERS)
+@pytest.mark.parametrize("facets", [{}, {"_facets": "True"}])
+def test_a_list_filter_given_a_value_of_the_wrong_type_is_refused(
+    superuser, client, label, parameter, facets
+):
+    client.force_login(superuser)
+    partnership(koeln(), liverpool())
+    two_regions()
+    response = client.get(admin_url(apps.get_model(label)), {parameter: "abc", **facets})
+    assert refused(response) == (400, lookup_refusal(parameter), False)
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ({"created__year": "abc"}, "created__year"),
+        ({"created__year": ""}, "created__year"),
+        ({"created__year": "-1"}, "created__year"),
+        ({"created__year": "0"}, "created__year"),
+        ({"created__year": "1"}, "created__year"),  # its start is before year 1 in UTC
+        ({"created__year": "9999"}, "created__year"),  # its end is after 9999
+        ({"created__year": HUGE}, "created__year"),
+        ({"created__year": "2020", "created__month": "13"}, "created__month"),
+        ({"created__year": "2020", "created__month": "abc"}, "created__month"),
+        ({"created__year": "2020", "created__month": "0"}, "created__month"),
+        ({"created__year": "2020", "created__month": "2", "created__day": "30"}, "created__day"),
+        ({"created__year": "2020", "created__month": "1", "created__day": "x"}, "created__day"),
+        ({"created__year": "9999", "created__month": "12", "created__day": "31"}, "created__day"),
+        ({"created__month": "abc"}, "created__month"),  # without a year: a plain lookup
+        ({"created__year": "abc", "e": "1"}, "created__year"),  # Django's "Database error"
+    ],
+)
+def test_a_date_hierarchy_value_no_date_has_is_refused_naming_it(
+    superuser, client, query, parameter
+):
+    """ImportRun's list is the one with a date hierarchy."""
+    client.force_login(superuser)
+    ImportRun.objects.create(file_name="partners.csv", sha256="0" * 64, user=superuser)
+    response = client.get("/admin/registry/importrun/", query)
+    assert (response.status_code, page_messages(response)) == (400, lookup_refusal(parameter))
+    assert "partners.csv" not in response.content.decode()
+
+
+def test_the_date_hierarchy_still_lists_a_year_month_and_day(superuser, client):
+    client.force_login(superuser)
+    run = ImportRun.objects.create(file_name="partners.csv", sha256="0" * 64, user=superuser)
+    created = localtime(run.created)
+    days = {"created__year": created.year, "created__month": created.month}
+    for query in ({"created__year": created.year}, days, {**days, "created__day": created.day}):
+        response = client.get("/admin/registry/importrun/", query)
+        assert [row[1] for row in table(response)[1:]] == ["partners.csv"]
+    response = client.get("/admin/registry/importrun/", {"created__year": created.year - 1})
+    assert table(response)[1:] == []
+
+
+def test_the_lookup_refusal_speaks_german_to_who_asks_for_it(editor_client):
+    response = editor_client.get(
+        "/admin/registry/partnership/", {"id__gte": "abc"}, headers={"Accept-Language": "de"}
+    )
+    assert (response.status_code, page_messages(response)) == (
+        400,
+        [
+            (
+                "error",
+                "Diese Liste kann mit dem Wert, den die Adresse dieser Seite für „id__gte“ "
+                "angibt, nicht gezeigt werden: Korrigieren oder entfernen Sie ihn in der "
+                "Adresse oder beginnen Sie noch einmal bei der Liste.",
+            )
+        ],
+    )
+    assert "<title>Adresse nicht verstanden | Django-Systemverwaltung</title>" in (
+        response.content.decode()
+    )
+
+
 @pytest.mark.parametrize("code", ["ZZ", "de", "FR", "<b>"])
 def test_an_unknown_partner_country_says_so_and_lists_nothing(
     admin_client, four_partnerships, code
@@ -1323,3 +1507,84 @@ def test_an_unknown_partner_country_says_so_and_lists_nothing(
                 )
             ],
         )
+
+
+def relation_fields():
+    """Every (model, relation) an add form takes an initial value of from the address."""
+    return sorted(
+        (model._meta.label, field.name)
+        for model, model_admin in admin.site._registry.items()
+        if model is not ImportRun  # written by the import command only: no add form
+        for field in model._meta.get_fields()
+        if field.is_relation and not field.auto_created
+    )
+
+
+@pytest.mark.parametrize(("label", "field_name"), relation_fields())
+def test_an_add_form_given_no_records_key_for_a_relation_is_refused(
+    superuser, client, label, field_name
+):
+    client.force_login(superuser)
+    partnership(koeln(), liverpool())
+    model = apps.get_model(label)
+    field = model._meta.get_field(field_name)
+    values = ["abc", "-1", "1.5", HUGE, "99999"]
+    if field.many_to_many:
+        values.append("1,abc")
+    answers = {
+        value: refused(client.get(admin_url(model, "add/"), {field_name: value}))
+        for value in values
+    }
+    expected = (400, key_refusal(field_name, field.related_model._meta.verbose_name), False)
+    assert answers == dict.fromkeys(values, expected)
+
+
+def selected(response, name):
+    """The texts of the chosen options of the select ``name`` of a form."""
+    html = response.content.decode()
+    select = re.search(rf'<select name="{name}".*?</select>', html, re.DOTALL).group()
+    return re.findall(r"<option value=\"[^\"]*\" selected>(.*?)</option>", select)
+
+
+def test_an_add_form_given_records_keys_opens_with_them(editor_client):
+    cologne, scouse = koeln(), liverpool()
+    themes = Theme.objects.filter(slug__in=["development", "culture"]).order_by("pk")
+    keys = ",".join(str(theme.pk) for theme in themes)
+    response = editor_client.get(ADD, {"first": cologne.pk, "second": scouse.pk, "themes": keys})
+    assert (selected(response, "first"), selected(response, "second")) == (["Köln"], ["Liverpool"])
+    assert selected(response, "themes") == [str(theme) for theme in themes]
+
+
+@pytest.mark.parametrize(
+    "junk", ["abc", "%", "created__year=abc", "id__gte=abc", "p=abc&o=x", "country=ZZ"]
+)
+def test_an_add_form_carries_any_list_filters_along(editor_client, junk):
+    """The list it came from is only a way back: whatever it was filtered by is no value of
+    the form, and a bad one comes up when that list is shown again."""
+    response = editor_client.get(ADD, {"_changelist_filters": junk, "name": "Hanse"})
+    assert (response.status_code, form_data(response)["name"]) == (200, "Hanse")
+
+
+def test_the_key_refusal_speaks_german_to_who_asks_for_it(editor_client):
+    response = editor_client.get(ADD, {"first": "abc"}, headers={"Accept-Language": "de"})
+    assert (response.status_code, page_messages(response)) == (
+        400,
+        [
+            (
+                "error",
+                "„first“ in der Adresse dieser Seite ist nicht der Schlüssel eines vorhandenen "
+                "Eintrags (Gemeinde), daher wurde das Formular nicht geöffnet: Korrigieren oder "
+                "entfernen Sie ihn in der Adresse oder beginnen Sie noch einmal bei der Liste.",
+            )
+        ],
+    )
+
+
+@pytest.mark.parametrize("model", [User, Group], ids=lambda model: model._meta.label)
+def test_a_nul_in_the_address_of_an_accounts_page_is_refused(superuser, client, model):
+    client.force_login(superuser)
+    answers = [
+        refused(client.get(admin_url(model), {"q": "\x00"})),
+        refused(client.get(admin_url(model, "add/"), {"name": "\x00"})),
+    ]
+    assert answers == [(400, nul_refusal("q"), False), (400, nul_refusal("name"), False)]
