@@ -225,9 +225,4 @@ else
     setup_translations
     setup_env_file
     setup_activate
-    # scripts/test.sh tests the production settings, as CI does: it unsets DEBUG after sourcing
-    # this, which would let the .env's DEBUG=1 in. So it reads no .env (empty: no file).
-    if [[ "$(basename -- "${BASH_SOURCE[1]:-}")" == test.sh ]]; then
-        export TWINNING_ENV_FILE=""
-    fi
 fi

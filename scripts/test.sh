@@ -13,6 +13,8 @@ source scripts/setup.sh
 
 # Test the production settings (DEBUG off) with a fixed key that is never used for real.
 unset DEBUG
+# ... and reads no local .env (setup.sh writes one with DEBUG=1 for a laptop; empty: no file).
+export TWINNING_ENV_FILE=""
 export SECRET_KEY="${SECRET_KEY:-insecure-fixed-key-for-scripts-test-sh-only-never-in-production}"
 
 step() {
