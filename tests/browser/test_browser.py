@@ -158,6 +158,72 @@ def test_pages_fit_a_phone_without_sideways_scrolling(open_browser, screenshot):
     assert widths == {path: [390, 390] for path in widths}
 
 
+@pytest.mark.parametrize(
+    ("language", "heading", "search"),
+    [
+        ("en", "Page not found", "Find a municipality by any of its names:"),
+        ("de", "Seite nicht gefunden", "Eine Gemeinde unter einem ihrer Namen finden:"),
+    ],
+)
+def test_the_404_page_is_the_sites_own_and_fits_a_phone(
+    open_browser, live_server, screenshot, language, heading, search
+):
+    """A missing page answers 404 in the site's layout, language and stylesheet, on a phone
+    too, breaking no rule of the Content Security Policy. Its own browser context: the
+    fixture's pages count every 4xx as a problem, and this 404 is the answer expected."""
+    browser = open_browser().context.browser
+    context = browser.new_context(
+        base_url=live_server.url,
+        extra_http_headers={"Accept-Language": language},
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
+    context.set_default_timeout(30_000)
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (event) => console.error("
+        "`CSP violation: ${event.violatedDirective} ${event.blockedURI}`))"
+    )
+    missing = f"{live_server.url}/municipalities/nowhere/"
+    problems = []
+
+    def note_console_error(message):
+        # The console notes the 404 itself ("Failed to load resource"): the answer expected.
+        expected = message.location["url"] == missing and "status of 404" in message.text
+        if message.type == "error" and not expected:
+            problems.append(f"console: {message.text} ({message.location['url']})")
+
+    page = context.new_page()
+    page.on("console", note_console_error)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "response",
+        lambda response: (
+            response.status >= 400
+            and response.url != missing
+            and problems.append(f"{response.status} {response.url}")
+        ),
+    )
+    try:
+        response = page.goto("/municipalities/nowhere/")
+        assert response.status == 404
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.locator(".site-header")).to_have_css("display", "flex")
+        width = page.evaluate(
+            "[document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+        )
+        assert width == [390, 390]
+        screenshot(page, f"phone-404-{language}")
+        page.get_by_label(search, exact=True).fill("Mömpelgard")
+        page.get_by_label(search, exact=True).press("Enter")
+        expect(page).to_have_url(re.compile(r"/municipalities/\?q=M%C3%B6mpelgard$"))
+        assert column(page, "results") == ["Montbéliard"]
+        assert problems == []
+    finally:
+        context.close()
+
+
 def other_sites_form(live_server, path, fields):
     """A page of another site with a form that posts ``fields`` to ``path`` here."""
     inputs = "".join(
