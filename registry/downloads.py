@@ -1,9 +1,10 @@
 """Any public list or ranking as CSV or JSON: the same filtered rows as the page, all of them.
 
 Each download names the day its data describes (``as_of``: today, or a ranking's ``on`` day)
-in the file name and in the data. A CSV cell that a spreadsheet would read as a formula
-(starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is neutralised with a
-leading single quote; numbers are written as numbers and left alone.
+in the file name and in the data (a CSV's last column). A column added later comes at the end
+of its header, so that the columns before it keep their places. A CSV cell that a spreadsheet
+would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
+is neutralised with a leading single quote; numbers are written as numbers and left alone.
 """
 
 import csv
@@ -156,6 +157,9 @@ PARTNERSHIP_HEADER = [
     "joint_partners",
     "sources",
     "url",
+    # Added later, so at the end (see the module's docstring).
+    "official_since",
+    "official_since_precision",
 ]
 
 
@@ -172,7 +176,7 @@ def _side(partnership, side):
 
 
 def partnership_row(request, partnership):
-    """One CSV row of a bilateral partnership (``for_download()``)."""
+    """One CSV row of a bilateral partnership (``for_download()``, ``with_official_since()``)."""
     joint = "; ".join(
         f"{m.municipality.name} ({m.municipality.country.code}, {m.get_side_display()})"
         for m in partnership.memberships.all()
@@ -192,6 +196,8 @@ def partnership_row(request, partnership):
         joint,
         "; ".join(source.key for source in partnership.sources.all()),
         _url(request, partnership),
+        _text(partnership.official_since),
+        _text(partnership.official_since and partnership.official_since.precision),
     ]
 
 
@@ -254,7 +260,9 @@ def source_document(source):
 
 
 def partnership_document(request, partnership):
-    """A partnership as JSON: its members, kind, dates with precision, status and sources."""
+    """A partnership (``with_official_since()``) as JSON: its members, kind, dates with
+    precision (the start of the link, and since when it is an official twinning), status and
+    sources."""
     return {
         "id": partnership.pk,
         "slug": partnership.slug,
@@ -263,6 +271,7 @@ def partnership_document(request, partnership):
         "kind": partnership.kind,
         "status": partnership.status,
         "start": date(partnership.start),
+        "official_since": date(partnership.official_since),
         "end": date(partnership.end),
         "members": members(partnership),
         "sources": [source_document(source) for source in partnership.sources.all()],

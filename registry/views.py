@@ -326,6 +326,7 @@ def _home_context(year):
     anniversaries = []
     for partnership in (
         begun.for_list()
+        .with_official_since()
         .annotate(celebrated_in=celebrated_in)
         .order_by("celebrated_in", "start", "slug")[:ANNIVERSARY_ROWS]
     ):
@@ -388,7 +389,9 @@ def _other_side(municipality, partnership):
 def municipality_detail(request, slug):
     municipality = get_object_or_404(Municipality.objects.for_detail(), slug=slug)
     partners, networks = [], []
-    partnerships = list(Partnership.objects.involving(municipality).for_partners())
+    partnerships = list(
+        Partnership.objects.involving(municipality).for_partners().with_official_since()
+    )
     for partnership in partnerships:
         if partnership.is_network:
             membership = next(
@@ -434,7 +437,9 @@ def municipality_detail(request, slug):
 @require_safe
 @caching.cached_page
 def partnership_list(request):
-    filterset = PartnershipFilter(request.GET, queryset=Partnership.objects.bilateral().for_list())
+    filterset = PartnershipFilter(
+        request.GET, queryset=Partnership.objects.bilateral().for_list().with_official_since()
+    )
 
     def make_download(fmt, queryset):
         queryset = queryset.for_download()
@@ -462,7 +467,7 @@ def _conflicts(changes, field):
 @require_safe
 @caching.cached_page
 def partnership_detail(request, pk):
-    partnership = get_object_or_404(Partnership.objects.for_detail(), pk=pk)
+    partnership = get_object_or_404(Partnership.objects.for_detail().with_official_since(), pk=pk)
     if partnership.is_network:
         return redirect(partnership, permanent=True)
     try:

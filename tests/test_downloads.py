@@ -148,6 +148,8 @@ def test_partnership_list_downloads_carry_members_dates_and_sources(client, reco
             "joint_partners": "",
             "sources": "seed; record",
             "url": f"http://testserver/partnerships/{ludwigsburg.pk}/",
+            "official_since": "1950-08-25",
+            "official_since_precision": "day",
             "as_of": today,
         }
     ]
@@ -165,6 +167,31 @@ def test_partnership_list_downloads_carry_members_dates_and_sources(client, reco
         ("joint_second", "El Realejo", {"date": "1988", "precision": "year"}),
     ]
     assert [source["key"] for source in link["sources"]] == ["seed", "record"]
+
+
+def test_partnership_downloads_say_since_when_official_after_every_earlier_column(
+    client, record, today
+):
+    """``official_since`` and its precision come at the end, before the final ``as_of``: the
+    columns before them keep their places."""
+    header, *rows = csv_rows(client.get("/partnerships/?q=Poix-du-Nord&format=csv"))
+    assert header[-5:] == ["sources", "url", "official_since", "official_since_precision", "as_of"]
+    assert header.index("official_since") == 22
+    assert [row[header.index("start")] for row in rows] == ["1920"]
+    assert [row[-3:] for row in rows] == [["1986", "year", today]]
+    _header, adoption = csv_rows(client.get("/partnerships/?q=Goslar&format=csv"))
+    assert adoption[-3:] == ["", "", today]
+    [link] = json_document(client.get("/partnerships/?q=Le+Mans&format=json"))["results"]
+    assert (link["start"], link["official_since"]) == (
+        {"date": "0836", "precision": "year"},
+        {"date": "1967", "precision": "year"},
+    )
+    keighley = Partnership.objects.get(slug="keighley--poix-du-nord")
+    document = json_document(client.get(f"/partnerships/{keighley.pk}/?format=json"))
+    assert (document["start"], document["official_since"]) == (
+        {"date": "1920", "precision": "year"},
+        {"date": "1986", "precision": "year"},
+    )
 
 
 def test_partnership_json_carries_both_claims_with_their_sources(client, record):

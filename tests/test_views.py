@@ -311,12 +311,12 @@ def test_home_shows_totals_top_anniversaries_and_decades(client):
             str(year),
             "50 years",
             "Köln – Lille",
-            PartialDate(f"{year - 50}-07-03").display(),
+            f"official since {PartialDate(f'{year - 50}-07-03').display()}",
         ],
-        [str(year + 1), "25 years", "Köln – Liège", str(year + 1 - 25)],
+        [str(year + 1), "25 years", "Köln – Liège", f"official since {year + 1 - 25}"],
     ]
     decades = rows(response, "decades-table")
-    assert sum(int(count) for _decade, count in decades) == 3
+    assert sum(int(count) for _decade, count in decades if count != "none") == 3
     assert hanse.get_absolute_url() == "/networks/die-hanse/"
     assert "anniversaries-more" not in page(response).texts
 
@@ -331,9 +331,9 @@ def test_home_shows_the_first_anniversaries_and_how_many_there_are(client, monke
     partnership(koeln, municipality("Rotterdam", "NL"), start=str(year + 1 - 50))
     response = get(client, "/")
     assert rows(response, "anniversaries") == [
-        [str(year), "75 years", "Köln – Turku", str(year - 75)],
-        [str(year), "25 years", "Köln – Lille", str(year - 25)],
-        [str(year + 1), "50 years", "Köln – Rotterdam", str(year + 1 - 50)],
+        [str(year), "75 years", "Köln – Turku", f"official since {year - 75}"],
+        [str(year), "25 years", "Köln – Lille", f"official since {year - 25}"],
+        [str(year + 1), "50 years", "Köln – Rotterdam", f"official since {year + 1 - 50}"],
     ]
     assert text(response, "anniversaries-more") == "The first 3 of 4 anniversaries."
 
@@ -350,7 +350,7 @@ def test_municipality_page_of_koeln(client, record):
         "Liverpool",
         "United Kingdom",
         "official twinning",
-        "1952",
+        "official since 1952",
         "active",
         "730 km",
     ]
@@ -358,7 +358,7 @@ def test_municipality_page_of_koeln(client, record):
         "Corinto / El Realejo",
         "Nicaragua",
         "official twinning",
-        "1988",
+        "official since 1988",
         "active",
         "9218 km",
     ] in partners
@@ -366,7 +366,7 @@ def test_municipality_page_of_koeln(client, record):
         "Volgograd",
         "Russian Federation",
         "official twinning",
-        "November 1988",
+        "official since November 1988",
         "suspended",
         "2676 km",
     ] in partners
@@ -388,7 +388,7 @@ def test_municipality_page_shows_awards_parent_successor_and_former_names(client
 def test_joint_partner_sees_the_other_side_as_its_partner(client, record):
     response = get(client, "/municipalities/el-realejo/")
     assert rows(response, "partners") == [
-        ["Köln", "Germany", "official twinning", "1988", "active", "9212 km"]
+        ["Köln", "Germany", "official twinning", "official since 1988", "active", "9212 km"]
     ]
 
 
@@ -414,7 +414,7 @@ def test_partnership_search_finds_ludwigsburg_montbeliard_under_moempelgard(clie
             "Ludwigsburg – Montbéliard",
             "Germany – France",
             "official twinning",
-            "Aug. 25, 1950",
+            "official since Aug. 25, 1950",
             "active",
         ]
     ]
@@ -429,7 +429,7 @@ def test_kind_filter_finds_keighley_among_the_adoptions(client, record):
         "Keighley – Poix-du-Nord",
         "United Kingdom – France",
         "official twinning",
-        "1920",
+        "linked since 1920, official since 1986",
         "active",
     ]
 
@@ -482,6 +482,111 @@ def test_partnership_page_of_keighley_shows_both_adoption_dates(client, record):
     assert rows(response, "members")[0][0] == "first partner"
     faribault = get(client, by_slug("faribault--wurzburg").get_absolute_url())
     assert column(faribault, "members") == ["sponsor", "sponsored"]
+
+
+def test_keighley_and_paderborn_say_linked_since_and_official_since_apart(client, record):
+    """Keighley adopted Poix-du-Nord in 1920 (or 1921), a twinning since 1986; Paderborn and
+    Le Mans are linked since 836, twinned since 1967."""
+    assert rows(get(client, "/partnerships/?q=Poix-du-Nord")) == [
+        [
+            "Keighley – Poix-du-Nord",
+            "United Kingdom – France",
+            "official twinning",
+            "linked since 1920, official since 1986",
+            "active",
+        ]
+    ]
+    assert rows(get(client, "/partnerships/?q=Le+Mans")) == [
+        [
+            "Paderborn – Le Mans",
+            "Germany – France",
+            "official twinning",
+            "linked since 836, official since 1967",
+            "active",
+        ]
+    ]
+    keighley = get(client, by_slug("keighley--poix-du-nord").get_absolute_url())
+    facts = r"<dt>(Kind|Status|Linked since|Official since)</dt><dd>(.*?)</dd>"
+    assert re.findall(facts, keighley.content.decode()) == [
+        ("Kind", "official twinning"),
+        ("Status", "active"),
+        ("Linked since", "1920"),
+        ("Official since", "1986"),
+    ]
+    town = get(client, "/municipalities/poix-du-nord/")
+    assert [row[:4] for row in rows(town, "partners")] == [
+        [
+            "Keighley",
+            "United Kingdom",
+            "official twinning",
+            "linked since 1920, official since 1986",
+        ]
+    ]
+    german = get(client, "/partnerships/?q=Poix-du-Nord", accept_language="de")
+    assert rows(german)[0][2:4] == [
+        "offizielle Städtepartnerschaft",
+        "verbunden seit 1920, offiziell seit 1986",
+    ]
+
+
+def test_an_official_twinning_since_its_start_says_so_once(client, record):
+    ludwigsburg = get(client, by_slug("ludwigsburg--montbeliard").get_absolute_url())
+    html = ludwigsburg.content.decode()
+    assert "<div><dt>Official since</dt><dd>Aug. 25, 1950</dd></div>" in html
+    assert "Linked since" not in html
+    adoption = get(client, by_slug("goslar--brzeg").get_absolute_url()).content.decode()
+    assert "<div><dt>Linked since</dt><dd>1950</dd></div>" in adoption
+    assert "Official since" not in adoption
+
+
+def _history(first, second, kind, start, *changes):
+    link = partnership(municipality(first), municipality(second, "FR"), kind=kind, start=start)
+    for changed_kind, date in changes:
+        KindChange.objects.create(partnership=link, kind=changed_kind, date=date)
+    return link
+
+
+def test_official_since_is_the_first_change_to_official_that_lasts(client):
+    """From the history of kind: the earliest of conflicting claims, the latest run of the
+    kind, never before the start; an official twinning with no such change is one since its
+    start, and any other kind is only linked."""
+    _history("A", "A2", Kind.FRIENDSHIP, "1960")
+    _history("B", "B2", Kind.OFFICIAL, "1958")
+    _history(
+        "C",
+        "C2",
+        Kind.OFFICIAL,
+        "1947",
+        (Kind.FRIENDSHIP, "1947"),
+        (Kind.OFFICIAL, "1988"),
+        (Kind.OFFICIAL, "1975"),
+    )
+    _history(
+        "D",
+        "D2",
+        Kind.OFFICIAL,
+        "1950",
+        (Kind.OFFICIAL, "1960"),
+        (Kind.FRIENDSHIP, "1970"),
+        (Kind.OFFICIAL, "1980"),
+    )
+    _history("E", "E2", Kind.OFFICIAL, "1958-07-03", (Kind.OFFICIAL, "1958"))
+    _history("F", "F2", Kind.OFFICIAL, None, (Kind.OFFICIAL, "1986"))
+    _history("G", "G2", Kind.ADOPTION, "1950", (Kind.OFFICIAL, "1960"), (Kind.ADOPTION, "1970"))
+    _history("H", "H2", Kind.OFFICIAL, None)
+    _history("I", "I2", Kind.OFFICIAL, "1990", (Kind.OFFICIAL, "1985"))
+    response = get(client, "/partnerships/?sort=name")
+    assert [(row[0], row[3]) for row in rows(response)] == [
+        ("A – A2", "linked since 1960"),
+        ("B – B2", "official since 1958"),
+        ("C – C2", "linked since 1947, official since 1975"),
+        ("D – D2", "linked since 1950, official since 1980"),
+        ("E – E2", "official since July 3, 1958"),
+        ("F – F2", "official since 1986"),
+        ("G – G2", "linked since 1950"),
+        ("H – H2", ""),
+        ("I – I2", "official since 1990"),
+    ]
 
 
 def test_joint_partners_are_members_of_the_partnership_page(client, record):
@@ -641,7 +746,7 @@ def test_accept_language_de_gives_german_pages(client, record):
         "Košice",
         "Tschechoslowakei",
     ]
-    assert "<dt>Seit</dt><dd>22. Mai 1980</dd>" in detail.content.decode()
+    assert "<dt>Offiziell seit</dt><dd>22. Mai 1980</dd>" in detail.content.decode()
 
 
 def test_a_bad_parameter_is_explained_in_german_too(client):
@@ -749,6 +854,9 @@ def test_municipality_page_runs_a_constant_number_of_queries(
     for number in range(count):
         other = municipality(f"Partner {number}", "FR", latitude="50.6", longitude="3.0")
         link = partnership(home, other, start=str(1960 + number))
+        # The history of kind says since when each is official: read in the same query.
+        KindChange.objects.create(partnership=link, kind=Kind.FRIENDSHIP, date=str(1960 + number))
+        KindChange.objects.create(partnership=link, kind=Kind.OFFICIAL, date=str(1970 + number))
         Membership.objects.create(
             partnership=link, municipality=municipality(f"Joint {number}", "FR"), side="second"
         )
@@ -764,7 +872,9 @@ def test_municipality_page_runs_a_constant_number_of_queries(
         )
     with django_assert_num_queries(8):
         response = client.get(home.get_absolute_url())
-    assert len(rows(response, "partners")) == count
+    assert [row[3] for row in rows(response, "partners")] == [
+        f"linked since {1960 + number}, official since {1970 + number}" for number in range(count)
+    ]
 
 
 @pytest.mark.parametrize("count", [1, 3])

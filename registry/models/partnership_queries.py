@@ -6,7 +6,7 @@ they run.
 """
 
 from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Substr
 
 from registry import counting
@@ -201,6 +201,39 @@ class PartnershipQuerySet(models.QuerySet):
                 "events", Event.objects.select_related("municipality", "country_at_time")
             ),
             "sources",
+        )
+
+    def with_official_since(self):
+        """Annotate ``official_since``: since when an official twinning has been one (a
+        :class:`~registry.dates.PartialDate`), ``None`` for any other kind.
+
+        It is the first of the recorded changes to ``official`` that no change to another kind
+        follows (of conflicting claims, the earliest counts, as for :meth:`in_force_on`), and
+        never before the start: Keighley–Poix-du-Nord, linked since 1920, is official since
+        1986; with no such change, an official twinning is one since its start. One subquery
+        per row on the index of the changes by partnership and date, in the same query."""
+        from registry.models.changes import KindChange  # see the module's docstring
+
+        official = self.model.Kind.OFFICIAL
+        later_other_kind = KindChange.objects.filter(
+            partnership=OuterRef("partnership"), date__gte=OuterRef("date")
+        ).exclude(kind=official)
+        changed = (
+            KindChange.objects.filter(partnership=OuterRef("pk"), kind=official)
+            .filter(~Exists(later_other_kind))
+            .order_by("date")
+            .values("date")[:1]
+        )
+        field = self.model._meta.get_field("start")
+        changed = Subquery(changed, output_field=field)
+        return self.annotate(
+            official_since=Case(
+                When(~Q(kind=official), then=Value(None, output_field=field)),
+                When(start__isnull=True, then=changed),
+                When(start__lt=changed, then=changed),
+                default=F("start"),
+                output_field=field,
+            )
         )
 
     def for_network_list(self):

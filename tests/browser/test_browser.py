@@ -71,7 +71,7 @@ def test_kind_filter_adoption_shows_keighley_poix_du_nord(open_browser, screensh
         "Keighley – Poix-du-Nord",
         "United Kingdom – France",
         "official twinning",
-        "1920",
+        "linked since 1920, official since 1986",
         "active",
     ]
     screenshot(page, "partnerships-kind-adoption")
