@@ -245,22 +245,24 @@ def haversine_km(one, other):
 
 
 def bar_chart(bars, width=600, label_width=170, bar_height=20, gap=6):
-    """Geometry of a horizontal SVG bar chart for ``bars`` of (label, value).
+    """Geometry of a horizontal SVG bar chart for ``bars`` of (label, value); a value of
+    ``None`` is a gap, a row without a bar that says "none".
 
     Numbers are formatted here, not in the template, so that a German page does not write
     "12,5" into an SVG attribute.
     """
     bars = list(bars)
-    largest = max((value for _label, value in bars), default=0) or 1
+    largest = max((value for _label, value in bars if value is not None), default=0) or 1
     room = width - label_width - 60
     rows = []
     for index, (label, value) in enumerate(bars):
         y = index * (bar_height + gap)
-        length = room * value / largest
+        length = 0 if value is None else room * value / largest
         rows.append(
             {
                 "label": label,
-                "value": value,
+                "value": _("none") if value is None else value,
+                "gap": value is None,
                 "y": str(y),
                 "text_y": str(y + bar_height - 5),
                 "x": str(label_width),
@@ -277,15 +279,28 @@ def bar_chart(bars, width=600, label_width=170, bar_height=20, gap=6):
     }
 
 
+def _decade(decade):
+    return _("%(decade)ss") % {"decade": decade * 10}
+
+
 def _decades(partnerships):
-    """(label, count) per decade of start, oldest first, unknown starts last."""
-    rows = []
+    """(label, count) per decade in which a link began, oldest first, unknown starts last.
+
+    Decades without a partnership between the first and the last are not left out: each run of
+    them is one gap, a row of ``None`` ("840s–1910s": none, between Paderborn – Le Mans in 836
+    and Keighley – Poix-du-Nord in 1920), so that 836 does not read as the decade before 1920.
+    """
+    rows, previous = [], None
     for row in partnerships.per_decade():
         if row["decade"] is None:
-            label = _("date unknown")
-        else:
-            label = _("%(decade)ss") % {"decade": int(row["decade"]) * 10}
-        rows.append((label, row["count"]))
+            rows.append((_("date unknown"), row["count"]))
+            continue
+        decade = int(row["decade"])
+        if previous is not None and decade > previous + 1:
+            first, last = _decade(previous + 1), _decade(decade - 1)
+            rows.append((first if decade == previous + 2 else f"{first}–{last}", None))
+        rows.append((_decade(decade), row["count"]))
+        previous = decade
     return rows
 
 

@@ -654,6 +654,63 @@ def test_country_ranking_and_pairs(client, record):
     assert ["within Germany", "2"] in rows(response, "pairs")
 
 
+# Of the record's partnerships, by the decade their link began: Paderborn – Le Mans in 836, then
+# nothing until Keighley – Poix-du-Nord in 1920 (one gap row), and none in the 1930s.
+DECADES_OF_THE_RECORD = [
+    ["830s", "1"],
+    ["840s–1910s", "none"],
+    ["1920s", "2"],
+    ["1930s", "none"],
+    ["1940s", "4"],
+    ["1950s", "18"],
+    ["1960s", "11"],
+    ["1970s", "5"],
+    ["1980s", "12"],
+    ["1990s", "7"],
+    ["2000s", "2"],
+    ["2010s", "1"],
+    ["2020s", "1"],
+    ["date unknown", "7"],
+]
+
+
+def test_decade_charts_count_by_the_start_of_the_link_and_show_the_gaps(client, record):
+    for url in ("/", "/statistics/"):
+        response = get(client, url)
+        assert rows(response, "decades-table") == DECADES_OF_THE_RECORD, url
+        html = response.content.decode()
+        assert "<caption>Partnerships by the decade their link began</caption>" in html, url
+        # A gap row says "none" where a bar would be, and has no bar.
+        gap = re.search(r"<g>\s*<text[^>]*>840s–1910s</text>(.*?)</g>", html, re.S).group(1)
+        assert "<rect" not in gap and re.search(r">none</text>\s*$", gap), url
+    assert text(get(client, "/statistics/"), "decades-rule") == (
+        "Counted by the year each link began, not the year it became an official twinning."
+    )
+    german = get(client, "/statistics/", accept_language="de")
+    assert rows(german, "decades-table")[:4] == [
+        ["830er", "1"],
+        ["840er–1910er", "keine"],
+        ["1920er", "2"],
+        ["1930er", "keine"],
+    ]
+
+
+def test_decade_chart_without_gaps_or_with_one_decade(client):
+    koeln = municipality("Köln")
+    partnership(koeln, municipality("Lille", "FR"), start="1958")
+    partnership(koeln, municipality("Liège", "BE"), start="1962-05")
+    assert rows(get(client, "/statistics/"), "decades-table") == [["1950s", "1"], ["1960s", "1"]]
+    partnership(koeln, municipality("Turku", "FI"), start="1989")
+    partnership(koeln, municipality("Rotterdam", "NL"))
+    assert rows(get(client, "/statistics/"), "decades-table") == [
+        ["1950s", "1"],
+        ["1960s", "1"],
+        ["1970s", "none"],
+        ["1980s", "1"],
+        ["date unknown", "1"],
+    ]
+
+
 def test_statistics_tables_give_the_numbers_of_the_charts(client, record):
     response = get(client, "/statistics/")
     assert rows(response, "kinds-table") == [
@@ -661,7 +718,7 @@ def test_statistics_tables_give_the_numbers_of_the_charts(client, record):
         ["adoption or sponsorship", "5"],
         ["informal contact", "1"],
     ]
-    assert rows(response, "decades-table")[:2] == [["830s", "1"], ["1920s", "2"]]
+    assert rows(response, "decades-table") == DECADES_OF_THE_RECORD
     assert rows(response, "countries-table")[0] == ["Germany", "68"]
     svg = response.content.decode()
     assert '<svg role="img" aria-labelledby="kinds-title"' in svg
