@@ -96,18 +96,36 @@ def open_browser(record, live_server, request):
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
         )
 
-        def note_failed_response(response):
-            if response.status >= 400:
-                problems.append(f"{response.status} {response.url}")
+        def open_page(expected=None, **context_options):
+            """A page in a context of its own; ``expected``: a (path, status) answer such as
+            a 404 that the test asks for, and so no problem (nor the console's note of it)."""
+            expected_url, expected_status = (None, None)
+            if expected is not None:
+                expected_url, expected_status = f"{live_server.url}{expected[0]}", expected[1]
 
-        def note_console_error(message):
-            if message.type == "error":
-                problems.append(f"console: {message.text} ({message.location['url']})")
+            def note_failed_response(response):
+                if response.status >= 400 and (response.url, response.status) != (
+                    expected_url,
+                    expected_status,
+                ):
+                    problems.append(f"{response.status} {response.url}")
 
-        def open_page(**context_options):
+            def note_console_error(message):
+                # The console notes an expected answer ("Failed to load resource ... 404").
+                noted = message.location["url"] == expected_url and (
+                    f"status of {expected_status}" in message.text
+                )
+                if message.type == "error" and not noted:
+                    problems.append(f"console: {message.text} ({message.location['url']})")
+
             context_options.setdefault("extra_http_headers", {"Accept-Language": "en"})
             context = browser.new_context(base_url=live_server.url, **context_options)
             context.set_default_timeout(TIMEOUT_MS)
+            # Chromium reports a CSP violation in the console; the event says which rule.
+            context.add_init_script(
+                "document.addEventListener('securitypolicyviolation', (event) => console.error("
+                "`CSP violation: ${event.violatedDirective} ${event.blockedURI}`))"
+            )
             page = context.new_page()
             page.on("response", note_failed_response)
             page.on("console", note_console_error)

@@ -169,59 +169,28 @@ def test_the_404_page_is_the_sites_own_and_fits_a_phone(
     open_browser, live_server, screenshot, language, heading, search
 ):
     """A missing page answers 404 in the site's layout, language and stylesheet, on a phone
-    too, breaking no rule of the Content Security Policy. Its own browser context: the
-    fixture's pages count every 4xx as a problem, and this 404 is the answer expected."""
-    browser = open_browser().context.browser
-    context = browser.new_context(
-        base_url=live_server.url,
+    too, breaking no rule of the Content Security Policy."""
+    page = open_browser(
+        expected=("/municipalities/nowhere/", 404),
         extra_http_headers={"Accept-Language": language},
         viewport={"width": 390, "height": 844},
         is_mobile=True,
         has_touch=True,
     )
-    context.set_default_timeout(30_000)
-    context.add_init_script(
-        "document.addEventListener('securitypolicyviolation', (event) => console.error("
-        "`CSP violation: ${event.violatedDirective} ${event.blockedURI}`))"
+    response = page.goto("/municipalities/nowhere/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    expect(page.locator(".site-header")).to_have_css("display", "flex")
+    width = page.evaluate(
+        "[document.documentElement.clientWidth, document.documentElement.scrollWidth]"
     )
-    missing = f"{live_server.url}/municipalities/nowhere/"
-    problems = []
-
-    def note_console_error(message):
-        # The console notes the 404 itself ("Failed to load resource"): the answer expected.
-        expected = message.location["url"] == missing and "status of 404" in message.text
-        if message.type == "error" and not expected:
-            problems.append(f"console: {message.text} ({message.location['url']})")
-
-    page = context.new_page()
-    page.on("console", note_console_error)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "response",
-        lambda response: (
-            response.status >= 400
-            and response.url != missing
-            and problems.append(f"{response.status} {response.url}")
-        ),
-    )
-    try:
-        response = page.goto("/municipalities/nowhere/")
-        assert response.status == 404
-        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-        expect(page.locator("html")).to_have_attribute("lang", language)
-        expect(page.locator(".site-header")).to_have_css("display", "flex")
-        width = page.evaluate(
-            "[document.documentElement.clientWidth, document.documentElement.scrollWidth]"
-        )
-        assert width == [390, 390]
-        screenshot(page, f"phone-404-{language}")
-        page.get_by_label(search, exact=True).fill("Mömpelgard")
-        page.get_by_label(search, exact=True).press("Enter")
-        expect(page).to_have_url(re.compile(r"/municipalities/\?q=M%C3%B6mpelgard$"))
-        assert column(page, "results") == ["Montbéliard"]
-        assert problems == []
-    finally:
-        context.close()
+    assert width == [390, 390]
+    screenshot(page, f"phone-404-{language}")
+    page.get_by_label(search, exact=True).fill("Mömpelgard")
+    page.get_by_label(search, exact=True).press("Enter")
+    expect(page).to_have_url(re.compile(r"/municipalities/\?q=M%C3%B6mpelgard$"))
+    assert column(page, "results") == ["Montbéliard"]
 
 
 def other_sites_form(live_server, path, fields):
@@ -250,58 +219,24 @@ def test_a_form_from_another_site_is_refused_on_a_page_the_policy_allows(
     open_browser, live_server, screenshot, path, fields
 ):
     """The refused form's 403 page breaks no rule of the Content Security Policy (Django's own
-    page had an inline style, blocked and reported) and has no other console error. Its own
-    browser context: the fixture's pages count every 4xx as a problem, and this 403 is the
-    answer expected."""
-    browser = open_browser().context.browser
-    context = browser.new_context(
-        base_url=live_server.url, extra_http_headers={"Accept-Language": "en"}
-    )
-    context.set_default_timeout(30_000)
-    # Chromium reports a violation in the console too; the event says which rule was broken.
-    context.add_init_script(
-        "document.addEventListener('securitypolicyviolation', (event) => console.error("
-        "`CSP violation: ${event.violatedDirective} ${event.blockedURI}`))"
-    )
+    page had an inline style, blocked and reported) and has no other console error."""
     posted_to = f"{live_server.url}{path}"
-    problems = []
-
-    def note_console_error(message):
-        # The console notes the 403 itself ("Failed to load resource"): the answer expected.
-        expected = message.location["url"] == posted_to and "status of 403" in message.text
-        if message.type == "error" and not expected:
-            problems.append(f"console: {message.text} ({message.location['url']})")
-
-    page = context.new_page()
-    page.on("console", note_console_error)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "response",
-        lambda response: (
-            response.status >= 400
-            and response.url != posted_to
-            and problems.append(f"{response.status} {response.url}")
-        ),
-    )
+    page = open_browser(expected=(path, 403))
     page.route(
         "http://elsewhere.example/**",
         lambda route: route.fulfill(
             content_type="text/html", body=other_sites_form(live_server, path, fields)
         ),
     )
-    try:
-        page.goto("http://elsewhere.example/form")
-        with page.expect_response(posted_to) as posted:
-            page.get_by_role("button", name="Send").click()
-        assert posted.value.status == 403
-        page.wait_for_load_state("load")
-        assert problems == []
-        expect(page.get_by_role("heading", level=1)).to_have_text("Form refused")
-        expect(page.locator("html")).to_have_attribute("lang", "en")
-        # The site's own stylesheet applies: the header is laid out as on every page.
-        expect(page.locator(".site-header")).to_have_css("display", "flex")
-        screenshot(page, f"refused-form-{path.strip('/').replace('/', '-')}")
-        assert [cookie["name"] for cookie in context.cookies()] == []
-        assert problems == []
-    finally:
-        context.close()
+    page.goto("http://elsewhere.example/form")
+    with page.expect_response(posted_to) as posted:
+        page.get_by_role("button", name="Send").click()
+    assert posted.value.status == 403
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Form refused")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    # The site's own stylesheet applies: the header is laid out as on every page.
+    expect(page.locator(".site-header")).to_have_css("display", "flex")
+    screenshot(page, f"refused-form-{path.strip('/').replace('/', '-')}")
+    assert [cookie["name"] for cookie in page.context.cookies()] == []
+    # No CSP violation nor any other console error: checked by open_browser at the end.
