@@ -12,7 +12,16 @@ from django.utils import translation
 from django.utils.text import slugify
 
 from registry import caching
-from registry.models import Country, Membership, Municipality, Partnership
+from registry.models import (
+    Country,
+    Event,
+    ImportRun,
+    KindChange,
+    Membership,
+    Municipality,
+    Partnership,
+    StatusChange,
+)
 from registry.text import fold
 
 _numbers = itertools.count(1)
@@ -122,3 +131,18 @@ def database_state():
             cursor.execute(f"SELECT * FROM {table} ORDER BY {pk}")  # noqa: S608 (model names)
             state[model._meta.label] = cursor.fetchall()
     return state
+
+
+@pytest.fixture
+def koeln_lille_slug():
+    """A partnership Köln – Lille, by its slug: what the import files of events and changes
+    refer to."""
+    return partnership(municipality("Köln"), municipality("Lille", "FR")).slug
+
+
+def import_counts():
+    """How many import runs, towns, partnerships, members, events and changes there are."""
+    return [
+        model.objects.count()
+        for model in (ImportRun, Municipality, Partnership, Membership, Event, StatusChange)
+    ] + [KindChange.objects.count()]

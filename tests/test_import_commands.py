@@ -5,17 +5,11 @@ import io
 import re
 
 import pytest
-from conftest import municipality, partnership
+from conftest import import_counts
 from django.core.management import CommandError, call_command
 
 from registry.models import (
-    Event,
     ImportRun,
-    KindChange,
-    Membership,
-    Municipality,
-    Partnership,
-    StatusChange,
 )
 
 pytestmark = pytest.mark.django_db
@@ -54,19 +48,6 @@ FILES = {
     ),
 }
 COMMANDS = list(FILES)
-
-
-@pytest.fixture
-def slug():
-    """The registry the events and changes refer to: Köln – Lille."""
-    return partnership(municipality("Köln"), municipality("Lille", "FR")).slug
-
-
-def state():
-    return [
-        model.objects.count()
-        for model in (ImportRun, Municipality, Partnership, Membership, Event, StatusChange)
-    ] + [KindChange.objects.count()]
 
 
 def write(tmp_path, content, name="list.csv"):
@@ -163,17 +144,17 @@ def shows_cleanly(text):
 def test_a_file_that_is_not_utf8_is_refused_with_a_message_that_shows_cleanly(tmp_path, case):
     content, message = UNREADABLE[case]
     path = write(tmp_path, content)
-    before = state()
+    before = import_counts()
     printed, out = failing("import_partnerships", path)
     assert printed == f"CommandError: {path}: {message} Nothing was imported.\n"
     assert shows_cleanly(printed) and shows_cleanly(out)
-    assert state() == before
+    assert import_counts() == before
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_import_refuses_utf16_by_name(tmp_path, slug, command):
+def test_every_import_refuses_utf16_by_name(tmp_path, koeln_lille_slug, command):
     header, good, _, _ = FILES[command]
-    path = write(tmp_path, f"{header}\n{good}\n".format(slug=slug).encode("utf-16"))
+    path = write(tmp_path, f"{header}\n{good}\n".format(slug=koeln_lille_slug).encode("utf-16"))
     printed, _ = failing(command, path)
     assert printed == (
         f"CommandError: {path}: the file is UTF-16, not UTF-8; save it as UTF-8 and try "
@@ -187,7 +168,7 @@ def test_a_nul_in_a_value_names_its_row_and_column(tmp_path):
         "municipality_a,country_a,municipality_b,country_b,source,note\n"
         "Kö\x00ln,DE,Liverpool,GB,,\nBonn,DE,Oxford,GB,a\x00list,\nBonn,DE,Lille,FR,,\x00\n",
     )
-    before = state()
+    before = import_counts()
     printed, out = failing("import_partnerships", path)
     assert printed == (
         f"{path}: line 2, municipality_a: contains a control character (such as NUL)\n"
@@ -196,17 +177,19 @@ def test_a_nul_in_a_value_names_its_row_and_column(tmp_path):
         "--skip-invalid to import the good rows.\n"
     )
     assert shows_cleanly(printed) and shows_cleanly(out)
-    assert state() == before
+    assert import_counts() == before
 
 
 # A dry run fails where the import would.
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_dry_run_of_a_file_with_a_bad_row_fails_as_the_import_does(tmp_path, slug, command):
+def test_a_dry_run_of_a_file_with_a_bad_row_fails_as_the_import_does(
+    tmp_path, koeln_lille_slug, command
+):
     header, good, bad, message = FILES[command]
-    path = write(tmp_path, f"{header}\n{good}\n{bad}\n".format(slug=slug))
-    before = state()
+    path = write(tmp_path, f"{header}\n{good}\n{bad}\n".format(slug=koeln_lille_slug))
+    before = import_counts()
     printed, _ = failing(command, path)
     assert printed == (
         f"{path}: {message}\n"
@@ -224,7 +207,7 @@ def test_a_dry_run_of_a_file_with_a_bad_row_fails_as_the_import_does(tmp_path, s
     # With --skip-invalid the good row would be written, as the import itself would.
     out, err = run(command, path, "--dry-run", "--skip-invalid")
     assert (out.splitlines()[-1], err) == ("Dry run: nothing was written.", f"{path}: {message}\n")
-    assert state() == before
+    assert import_counts() == before
 
 
 # No import run for an import that writes nothing.
@@ -236,9 +219,9 @@ NOTHING_NEW = "Nothing new: nothing was written, and no import run recorded."
 @pytest.mark.parametrize(
     "content", ["{header}\n", "{header}", "{header}\n\n  \n\r\n,,\n\n", "\ufeff{header}\r\n"]
 )
-def test_a_file_without_rows_records_no_run(tmp_path, slug, command, content):
+def test_a_file_without_rows_records_no_run(tmp_path, koeln_lille_slug, command, content):
     path = write(tmp_path, content.format(header=FILES[command][0]))
-    before = state()
+    before = import_counts()
     out, err = run(command, path)
     assert (out.splitlines()[0], out.splitlines()[-1], err) == (
         "Checked (nothing written):",
@@ -246,29 +229,29 @@ def test_a_file_without_rows_records_no_run(tmp_path, slug, command, content):
         "",
     )
     assert "  rows read" in out and re.search(r"  rows read +0\n", out)
-    assert state() == before
+    assert import_counts() == before
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_file_imported_already_records_no_second_run(tmp_path, slug, command):
+def test_a_file_imported_already_records_no_second_run(tmp_path, koeln_lille_slug, command):
     header, good, _, _ = FILES[command]
-    path = write(tmp_path, f"{header}\n{good}\n".format(slug=slug))
+    path = write(tmp_path, f"{header}\n{good}\n".format(slug=koeln_lille_slug))
     out, _ = run(command, path)
     first_run = ImportRun.objects.get()
     assert out.splitlines()[-1] == f"Imported as run {first_run.pk}."
-    after_first = state()
+    after_first = import_counts()
     out, err = run(command, path)
     assert (out.splitlines()[-1], err) == (NOTHING_NEW, "")
     assert re.search(r"  already in the registry +1\n", out)
-    assert state() == after_first
+    assert import_counts() == after_first
     assert list(ImportRun.objects.all()) == [first_run]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_skip_invalid_with_only_bad_rows_records_no_run(tmp_path, slug, command):
+def test_skip_invalid_with_only_bad_rows_records_no_run(tmp_path, koeln_lille_slug, command):
     header, _, bad, message = FILES[command]
     path = write(tmp_path, f"{header}\n\n{bad}\n")
-    before = state()
+    before = import_counts()
     out, err = run(command, path, "--skip-invalid")
     assert (out.splitlines()[-1], err) == (NOTHING_NEW, f"{path}: {message}\n")
-    assert state() == before
+    assert import_counts() == before

@@ -16,19 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import municipality, partnership
+from conftest import import_counts, municipality
 from django.core.management import call_command
 from django.db import connection, transaction
 
 from registry.importing import runner
 from registry.models import (
-    Event,
     ImportRun,
-    KindChange,
-    Membership,
     Municipality,
-    Partnership,
-    StatusChange,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,27 +48,6 @@ FILES = {
     ),
     "import_changes": "date,status,partnership\n1965,dormant,{slug}\n1975,active,{slug}\n",
 }
-
-
-@pytest.fixture
-def slug():
-    """The registry the events and changes refer to: Köln – Lille."""
-    return partnership(municipality("Köln"), municipality("Lille", "FR")).slug
-
-
-def state():
-    return [
-        model.objects.count()
-        for model in (
-            ImportRun,
-            Municipality,
-            Partnership,
-            Membership,
-            Event,
-            StatusChange,
-            KindChange,
-        )
-    ]
 
 
 def start(name, command, path, results):
@@ -130,12 +104,12 @@ def blocked_or_done(name, results, timeout=10):
 @postgresql_only
 @pytest.mark.parametrize("command", list(FILES))
 def test_two_imports_of_one_file_at_once_run_one_after_the_other(
-    tmp_path, slug, held_open, command
+    tmp_path, koeln_lille_slug, held_open, command
 ):
     path = tmp_path / "list.csv"
-    path.write_text(FILES[command].format(slug=slug), encoding="utf-8")
+    path.write_text(FILES[command].format(slug=koeln_lille_slug), encoding="utf-8")
     written, release = held_open
-    before = state()
+    before = import_counts()
     results = {}
     first = start("first", command, path, results)
     assert written.wait(10)
@@ -147,7 +121,7 @@ def test_two_imports_of_one_file_at_once_run_one_after_the_other(
     outcome, out, err = results["first"]
     assert (outcome, err) == ("ok", "")
     assert out.splitlines()[-1] == f"Imported as run {ImportRun.objects.get().pk}."
-    after_first = state()
+    after_first = import_counts()
     outcome, out, err = results["second"]
     assert (outcome, out.splitlines()[-1:], err) == (
         "ok",
@@ -155,7 +129,7 @@ def test_two_imports_of_one_file_at_once_run_one_after_the_other(
         "Another import is running; waiting for it to end ...\n",
     )
     assert re.search(r"\n  already in the registry +2\n", out)
-    assert after_first == state() != before
+    assert after_first == import_counts() != before
 
 
 @postgresql_only
