@@ -91,17 +91,10 @@ class ChangeParser(EventParser):
         else:
             value = self.choice(record, "status", STATUS_SPELLINGS, None, error)
         source = self.text(record, "source", 500, error)
-        slug = record.get("partnership", "").strip()
-        partnership_kind = self.choice(record, "partnership_kind", KIND_SPELLINGS, "", error)
-        names = [
-            record.get(f"{part}_{suffix}", "").strip()
-            for part in ("municipality", "country")
-            for suffix in ("a", "b")
-        ]
+        slug, partnership_kind, names = self.subject(record, error)
         a = b = None
         if slug:
-            if any(names):
-                error("partnership", "give the partnership or the municipalities, not both")
+            pass  # the slug names it; names beside it are refused by subject()
         elif not any(names):
             error("partnership", "give the partnership's slug or its two municipalities")
         elif not (names[1] or names[3]):

@@ -91,6 +91,21 @@ class EventParser(RowParser):
         """None: every event row gets the full check."""
         return None
 
+    def subject(self, record, error):
+        """What a row of events (or of changes) is about, as given: the partnership's slug,
+        the kind chosen where a pair has several, and the cells municipality_a,
+        municipality_b, country_a, country_b; a slug and names beside it is a mistake."""
+        slug = record.get("partnership", "").strip()
+        partnership_kind = self.choice(record, "partnership_kind", KIND_SPELLINGS, "", error)
+        names = [
+            record.get(f"{part}_{suffix}", "").strip()
+            for part in ("municipality", "country")
+            for suffix in ("a", "b")
+        ]
+        if slug and any(names):
+            error("partnership", "give the partnership or the municipalities, not both")
+        return slug, partnership_kind, names
+
     def check(self, line, record, error):
         """The valid EventRow; ``None`` after reporting a mistake through ``error``."""
         kind = self.choice(record, "kind", EVENT_KIND_SPELLINGS, None, error)
@@ -110,18 +125,9 @@ class EventParser(RowParser):
         participants = self.text(record, "participants", 10_000, error)
         description = self.text(record, "description", 10_000, error)
         source = self.text(record, "source", 500, error)
-        slug = record.get("partnership", "").strip()
-        partnership_kind = self.choice(record, "partnership_kind", KIND_SPELLINGS, "", error)
-        names = [
-            record.get(f"{part}_{suffix}", "").strip()
-            for part in ("municipality", "country")
-            for suffix in ("a", "b")
-        ]
+        slug, partnership_kind, names = self.subject(record, error)
         a = b = None
-        if slug:
-            if any(names):
-                error("partnership", "give the partnership or the municipalities, not both")
-        else:
+        if not slug:
             a = self.town(record, "a", error)
             if record.get("municipality_b", "").strip() or record.get("country_b", "").strip():
                 b = self.town(record, "b", error)
