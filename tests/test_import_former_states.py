@@ -274,3 +274,8 @@ def test_geonames_tells_the_successor_a_place_lies_in():
     # Tuřany (5,084) and Turany (4,123): neither.
     assert geocoder.country_of("Turany", ["CZ", "SK"]) == (None, ["CZ", "SK"])
     assert geocoder.country_of("Partnertown", ["CZ", "SK"]) == (None, [])
+
+
+def test_a_town_of_yugoslavia_may_lie_in_kosovo_today(tmp_path):
+    run("import_partnerships", write(tmp_path, f"{HEADER}\nPrizren,Yugoslavia,Köln,DE\n"))
+    assert sides() == [("Prizren", "XK", "YUCS", "Köln", "DE", "")]
