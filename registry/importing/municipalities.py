@@ -6,11 +6,13 @@ borough, county, region, in the spellings of :data:`TOWN_KIND_SPELLINGS`), ``reg
 registry has already (by any of its names in the same country and, where the row gives one,
 in the same region or in none) is not created again; a town listed twice (same name, country
 and region) is one town, with the details of both. GeoNames and Wikidata ids must be new.
+A town whose ``country`` is a former state goes to the successor it lies in today
+(:class:`registry.importing.matching.Placer`), or is refused.
 """
 
 from dataclasses import dataclass
 
-from registry.importing.matching import Matcher
+from registry.importing.matching import Matcher, Placer
 from registry.importing.reading import RowError
 from registry.importing.rows import MAX_NAME, RowParser, Side, fast_coordinate, quick_fold
 from registry.importing.runner import Import, Report
@@ -233,6 +235,7 @@ def _new_towns(towns, report):
     """The towns of ``towns`` the registry does not have, merged, by (country id, folded
     name, folded region); what is wrong with the others goes to ``report``."""
     matcher = Matcher({pk for town in towns for pk in town.search_in}, slugs=False)
+    placer = Placer(towns)
     taken = {"geonames_id": {}, "wikidata_id": {}}
     for name in taken:
         if any(getattr(town, name) for town in towns):
@@ -259,6 +262,12 @@ def _new_towns(towns, report):
             if candidates:
                 report.already_present += 1
                 continue
+        if town.home.historical:
+            home, problem = placer.place(town, "country")
+            if problem:
+                report.errors.append(RowError(town.line, "name", problem))
+                continue
+            town.home = home
         key = (town.home.id, town.folded, region)
         earlier = new.get(key)
         if town.geonames_id or town.wikidata_id:

@@ -1,7 +1,8 @@
 """Multilateral networks with their members: ``import_networks``.
 
 One row per member: required ``network`` (its name), ``municipality``, ``country``; optional
-``region``, ``joined``, ``left``, ``start`` (the network's founding date), ``source``. A
+``region``, ``joined``, ``left``, ``start`` (the network's founding date), ``source``,
+``country_today`` (the successor a town of a former state that split lies in today). A
 network the registry has (by its name, case and accents ignored) gets the new members; one it
 does not have is created with the name of its first row and the start its rows give (they
 must not disagree, nor with the start of a network the registry has). The member is found by
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from django.utils.text import slugify
 
 from registry.dates import PartialDate, ends_before
-from registry.importing.matching import Matcher, Plan
+from registry.importing.matching import Matcher, Placer, Plan
 from registry.importing.reading import RowError
 from registry.importing.rows import MAX_NAME, RowParser, Side, quick_fold
 from registry.importing.runner import Import, Report
@@ -31,7 +32,15 @@ from registry.models import Membership, Municipality, Partnership
 from registry.text import fold
 
 NETWORK_REQUIRED = ["network", "municipality", "country"]
-NETWORK_COLUMNS = [*NETWORK_REQUIRED, "region", "joined", "left", "start", "source"]
+NETWORK_COLUMNS = [
+    *NETWORK_REQUIRED,
+    "region",
+    "joined",
+    "left",
+    "start",
+    "source",
+    "country_today",
+]
 
 
 @dataclass(slots=True)
@@ -94,6 +103,8 @@ class MemberParser(RowParser):
         network = self.name(record, "network", error)
         name = self.name(record, "municipality", error)
         place = self.place(record, "country", error)
+        if place:
+            place = self.today(record, "country_today", place, error)
         region = self.text(record, "region", MAX_NAME, error, collapse=True)
         joined = self.date(record, "joined", error)
         left = self.date(record, "left", error)
@@ -185,7 +196,7 @@ def _plan_networks(rows, report):
         ).values_list("partnership_id", "municipality_id")
     )
     matcher = Matcher({pk for row in rows for pk in row.town.search_in}, slugs=False)
-    plan = Plan(matcher, report)
+    plan = Plan(matcher, report, Placer(row.town for row in rows))
     networks = {}  # folded name -> NetworkPlan
     members = {}  # (folded network name, town ref) -> MemberRow
     for row in rows:

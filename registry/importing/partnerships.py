@@ -2,11 +2,14 @@
 
 The file is UTF-8 CSV with a header row. Required columns: ``municipality_a``, ``country_a``,
 ``municipality_b``, ``country_b``; optional: ``kind``, ``start``, ``end``, ``status``,
-``region_a``, ``region_b``, ``lat_a``, ``lon_a``, ``lat_b``, ``lon_b``, ``source``. Unknown
-columns are ignored. Each row is checked by :class:`registry.importing.rows.RowParser`, its
-towns are matched or planned by :class:`registry.importing.matching.Plan`, and the new towns
-get their partner counts as they are written; only the existing towns that gain a
-partnership in force are recounted, in one ``UPDATE``.
+``region_a``, ``region_b``, ``lat_a``, ``lon_a``, ``lat_b``, ``lon_b``, ``source``,
+``country_today_a``, ``country_today_b`` (where ``country_a`` names a former state that split:
+the successor the town lies in today; without it the import places the town itself, see
+:class:`registry.importing.matching.Placer`). Unknown columns are ignored. Each row is
+checked by :class:`registry.importing.rows.RowParser`, its towns are matched or planned by
+:class:`registry.importing.matching.Plan`, and the new towns get their partner counts as
+they are written; only the existing towns that gain a partnership in force are recounted, in
+one ``UPDATE``.
 """
 
 from collections import Counter
@@ -14,7 +17,7 @@ from collections import Counter
 from django.db.models import Q
 
 from registry import counting
-from registry.importing.matching import Matcher, Plan
+from registry.importing.matching import Matcher, Placer, Plan
 from registry.importing.rows import RowParser
 from registry.importing.runner import Import
 from registry.importing.writing import (
@@ -41,6 +44,8 @@ OPTIONAL = [
     "lat_b",
     "lon_b",
     "source",
+    "country_today_a",
+    "country_today_b",
 ]
 COLUMNS = REQUIRED + OPTIONAL
 
@@ -59,7 +64,9 @@ class PartnershipImport(Import):
 
     def plan(self, rows, report):
         countries = {pk for row in rows for side in (row.a, row.b) for pk in side.search_in}
-        plan = Plan(Matcher(countries), report)
+        plan = Plan(
+            Matcher(countries), report, Placer(side for row in rows for side in (row.a, row.b))
+        )
         for row in rows:
             plan.add(row)
         plan.count_existing()

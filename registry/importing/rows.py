@@ -69,7 +69,9 @@ def quick_fold(text):
 class Side:
     """One side of a row. ``country`` is as the row gives it, perhaps a former state; the
     town is looked for there and in its successor states, and a new town goes to ``home``:
-    the one successor, or the former state itself where it split (Czechoslovakia)."""
+    the country today the row gives (``country_today_a``), the one successor, or, where the
+    state split (Czechoslovakia), the former state itself until the import places the town
+    in the successor it lies in (:class:`registry.importing.matching.Placer`)."""
 
     name: str
     folded: str
@@ -179,10 +181,13 @@ class RowParser:
             column(name) for name in ("kind", "status", "start", "end")
         )
         source_at = column("source")
+        today_a, today_b = column("country_today_a"), column("country_today_b")
         place, choice, date = self.fast_place, self.fast_choice, self.fast_date
         texts = {}  # one string object for each distinct source text
 
-        def side(values, name_at, country_at, region_at, lat_at, lon_at):
+        def side(values, name_at, country_at, region_at, lat_at, lon_at, today_at):
+            if today_at is not None and values[today_at].strip():
+                return None  # a country today: the full check reads it
             name = " ".join(values[name_at].split())
             if not name or len(name) > MAX_NAME:
                 return None
@@ -207,10 +212,10 @@ class RowParser:
             return Side(name, folded, country, home, search_in, region, latitude, longitude)
 
         def parse(line, values):
-            a = side(values, name_a, country_a, region_a, lat_a, lon_a)
+            a = side(values, name_a, country_a, region_a, lat_a, lon_a, today_a)
             if a is None:
                 return None
-            b = side(values, name_b, country_b, region_b, lat_b, lon_b)
+            b = side(values, name_b, country_b, region_b, lat_b, lon_b, today_b)
             if b is None or (a.folded == b.folded and a.home.id == b.home.id):
                 return None
             kind = choice(values, kind_at, "kind", KIND_SPELLINGS, Kind.OFFICIAL)
@@ -287,6 +292,8 @@ class RowParser:
     def _side(self, record, suffix, error):
         name = self.name(record, f"municipality_{suffix}", error)
         place = self.place(record, f"country_{suffix}", error)
+        if place:
+            place = self.today(record, f"country_today_{suffix}", place, error)
         region = self.text(record, f"region_{suffix}", MAX_NAME, error, collapse=True)
         latitude, longitude = self.coordinates(record, f"lat_{suffix}", f"lon_{suffix}", error)
         if not name or not place or region is None or latitude is False:
@@ -330,6 +337,34 @@ class RowParser:
         if place is None:
             error(name, f"{text!r} is not a country we know")
         return place
+
+    def today(self, record, name, place, error):
+        """``place`` (of :meth:`place`) with the country the town lies in today, as column
+        ``name`` gives it: one of the successors of the former state the row names; the same
+        ``place`` where the column is empty, None (with the error said) where it is wrong."""
+        text = record.get(name, "").strip()
+        if not text:
+            return place
+        country = place[0]
+        today = self.resolver.resolve(text)
+        if today is None:
+            error(name, f"{text!r} is not a country we know")
+            return None
+        if not country.historical:
+            if today != country:
+                error(
+                    name,
+                    f"{text!r} is not {country.name_en}: {name} is for a town whose row names "
+                    "a former state",
+                )
+                return None
+            return place
+        successors = self.resolver.today(country)
+        if today not in successors:
+            codes = "/".join(sorted(c.code for c in successors))
+            error(name, f"{text!r} is not one of the states {country.name_en} is today ({codes})")
+            return None
+        return country, today, (country.pk, today.pk)
 
     def _place(self, text):
         country = self.resolver.resolve(text)

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         "Import partnerships from a UTF-8 CSV file with a header row. Required columns: "
         f"{', '.join(REQUIRED)}; optional: {', '.join(c for c in COLUMNS if c not in REQUIRED)}. "
         "Towns are matched by any of their names in the same country, accents and case "
-        "ignored. By default nothing is written if any row is bad."
+        "ignored. A new town of a former state that split goes to the successor it lies in "
+        "today (the registry's or the file's town of that name, or GeoNames'), or "
+        "country_today_a/b names it. By default nothing is written if any row is bad."
     )
 
     offers_geocoding = True
