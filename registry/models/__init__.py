@@ -20,7 +20,7 @@ from registry.models.changes import DatedChangeManager, KindChange, StatusChange
 from registry.models.counting import participations_sql
 from registry.models.display import QuickDisplay, name_choices, quick_reverse
 from registry.models.events import Event, EventManager, EventQuerySet
-from registry.models.imports import ImportRun
+from registry.models.imports import ImportRun, ImportUpload
 from registry.models.municipality_queries import MunicipalityQuerySet
 from registry.models.partnership_queries import PartnershipQuerySet
 from registry.models.partnerships import (
@@ -53,6 +53,7 @@ __all__ = [
     "EventManager",
     "EventQuerySet",
     "ImportRun",
+    "ImportUpload",
     "KindChange",
     "Membership",
     "MembershipManager",
