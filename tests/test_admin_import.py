@@ -313,3 +313,15 @@ def test_a_partnership_without_a_source_is_refused_with_the_message(editor_clien
     assert Partnership.objects.count() == 0
     page = editor_client.get(add).content.decode()
     assert 'id="add_id_sources"' in page  # the "+" that adds a new source in a popup
+
+
+def test_the_report_speaks_german_to_who_asks_for_it(editor_client, koeln):
+    record = uploaded(upload(editor_client, BROKEN))
+    response = editor_client.get(
+        f"/admin/registry/importrun/upload/{record.pk}/", headers={"Accept-Language": "de"}
+    )
+    summary, errors = report_tables(response)
+    text = response.content.decode()
+    assert (summary[0], errors[0]) == (["Gelesene Zeilen", "3"], ["Zeile", "Spalte", "Problem"])
+    assert "<caption>2 Probleme</caption>" in text
+    assert 'value="Die 1 gute Zeile importieren, die Zeilen mit Problemen auslassen"' in text
