@@ -53,13 +53,14 @@ def line_count(data):
 def check(upload):
     """Run the dry run of ``upload`` and keep its report on it: the counts, every problem
     (line, column, message), or the message about a file that cannot be read."""
-    report = {"summary": {}, "errors": [], "error_count": 0, "file_error": "", "rows_good": 0}
+    report = {"summary": [], "errors": [], "error_count": 0, "file_error": "", "rows_good": 0}
     try:
         result = _import(upload, dry_run=True)
     except (ImportFileError, GeocodingUnavailable) as error:
         report["file_error"] = str(error)
     else:
-        report["summary"] = result.summary()
+        # Pairs, in the report's order (PostgreSQL's jsonb keeps no order of keys).
+        report["summary"] = list(result.summary().items())
         report["error_count"] = len(result.errors)
         report["errors"] = [
             [error.line, error.field, error.message] for error in result.errors[:MAX_ERRORS_KEPT]

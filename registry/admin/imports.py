@@ -267,7 +267,7 @@ class ImportRunAdmin(RefuseBadAddressMixin, admin.ModelAdmin):
             "upload": upload,
             "summary": [
                 (SUMMARY_LABELS.get(label, label), value)
-                for label, value in report.get("summary", {}).items()
+                for label, value in report.get("summary", [])
             ],
             "errors": report.get("errors", []),
             "errors_not_shown": report.get("error_count", 0) - len(report.get("errors", [])),

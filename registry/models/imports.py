@@ -200,8 +200,8 @@ class ImportUpload(models.Model):
     data = models.BinaryField(_("content"))
     geocode = models.BooleanField(_("geocode new towns"), default=False)
     state = models.CharField(_("state"), max_length=10, choices=State, default=State.CHECKED)
-    # The dry run's report: {"summary": {label: count}, "errors": [[line, column, message]],
-    # "error_count": n, "file_error": message or ""}.
+    # The dry run's report: {"summary": [[label, count]], "errors": [[line, column, message]],
+    # "error_count": n, "rows_good": n, "file_error": message or ""}.
     report = models.JSONField(_("report of the dry run"), default=dict)
     rows_done = models.PositiveIntegerField(_("lines checked"), default=0)
     rows_total = models.PositiveIntegerField(_("lines"), default=0)
