@@ -9,7 +9,7 @@ from admin_pages import empty_inlines, form_data
 from conftest import import_counts, municipality, partnership
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from registry.models import ImportRun, ImportUpload, Municipality, Partnership
+from registry.models import ImportRun, ImportUpload, Municipality, Partnership, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -325,3 +325,21 @@ def test_the_report_speaks_german_to_who_asks_for_it(editor_client, koeln):
     assert (summary[0], errors[0]) == (["Gelesene Zeilen", "3"], ["Zeile", "Spalte", "Problem"])
     assert "<caption>2 Probleme</caption>" in text
     assert 'value="Die 1 gute Zeile importieren, die Zeilen mit Problemen auslassen"' in text
+
+
+def test_a_network_without_a_source_is_refused_too(editor_client):
+    add = "/admin/registry/partnership/add/"
+    data = empty_inlines(form_data(editor_client.get(add)))
+    data.update({"kind": "network", "name": "Rhine towns", "status": "active"})
+    data.pop("sources", None)
+    response = editor_client.post(add, data)
+    assert (response.status_code, list(response.context["adminform"].form.errors)) == (
+        200,
+        ["sources"],
+    )
+    data["sources"] = str(Source.objects.create(key="rhine", citation="Rhine towns").pk)
+    response = editor_client.post(add, data)
+    assert (response.status_code, [str(link) for link in Partnership.objects.all()]) == (
+        302,
+        ["Rhine towns"],
+    )

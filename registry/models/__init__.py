@@ -8,7 +8,8 @@ the set-based counting SQL on its own:
 - ``partnerships``: partnerships and networks, members and joint partners, themes and
   associations; ``partnership_queries``: their QuerySet;
 - ``changes``: the dated changes of kind and status, on one abstract base;
-- ``events``, ``sources``, ``imports`` (the import runs, and reverting one);
+- ``events``, ``sources``, ``imports`` (the import runs, reverting one, and the files
+  uploaded in the admin to be imported);
 - ``counting``: the SQL that counts each municipality's partners for rankings and the stored
   count; ``display``: names in the active language, quick URLs and choice labels.
 

@@ -1,4 +1,5 @@
-"""Import runs: what each run of an import command wrote, and taking it back."""
+"""Import runs: what each run of an import wrote, and taking it back; the files uploaded in the
+admin to be imported."""
 
 import zlib
 from collections import Counter
@@ -222,10 +223,6 @@ class ImportUpload(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.get_kind_display()})"
-
-    @property
-    def finished(self):
-        return self.state in (self.State.DONE, self.State.FAILED, self.State.REFUSED)
 
     def can_confirm(self):
         """Whether the dry run found rows to import: the file could be read and some rows
