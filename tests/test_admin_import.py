@@ -8,6 +8,7 @@ import pytest
 from admin_pages import empty_inlines, form_data
 from conftest import import_counts, municipality, partnership
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
 from registry.models import ImportRun, ImportUpload, Municipality, Partnership, Source
 
@@ -343,3 +344,23 @@ def test_a_network_without_a_source_is_refused_too(editor_client):
         302,
         ["Rhine towns"],
     )
+
+
+def test_with_the_database_backend_a_large_file_waits_for_the_worker(
+    editor_client, editor, koeln, settings
+):
+    settings.IMPORT_IN_REQUEST_ROWS = 2
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    record = uploaded(upload(editor_client, GOOD))
+    response = editor_client.post(f"/admin/registry/importrun/upload/{record.pk}/")
+    assert response["Location"] == f"/admin/registry/importrun/upload/{record.pk}/"
+    record.refresh_from_db()
+    page = editor_client.get(response["Location"]).content.decode()
+    assert (record.state, ImportRun.objects.count(), "waiting to run" in page) == (
+        "pending",
+        0,
+        True,
+    )
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    record.refresh_from_db()
+    assert (record.state, record.rows_done, record.run.user) == ("done", 4, editor)
