@@ -114,7 +114,11 @@ def run(pk):
             progress=progress,
             waiting=waiting,
         )
-    except (ImportFileError, ImportConflict, GeocodingUnavailable) as error:
+    except ImportConflict as error:
+        # Nothing written, and it can simply be run again: confirmable as before.
+        uploads.update(state=ImportUpload.State.CHECKED, error=str(error))
+        return
+    except (ImportFileError, GeocodingUnavailable) as error:
         uploads.update(state=ImportUpload.State.FAILED, error=str(error))
         return
     except Exception as error:

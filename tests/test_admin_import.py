@@ -364,3 +364,29 @@ def test_with_the_database_backend_a_large_file_waits_for_the_worker(
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     record.refresh_from_db()
     assert (record.state, record.rows_done, record.run.user) == ("done", 4, editor)
+
+
+def test_an_import_that_meets_another_writer_can_be_confirmed_again(
+    editor_client, koeln, monkeypatch
+):
+    from registry import uploads
+    from registry.importing import ImportConflict
+
+    record = uploaded(upload(editor_client, GOOD))
+
+    def conflict(*args, **kwargs):
+        raise ImportConflict("the database is busy with another write; nothing was imported.")
+
+    monkeypatch.setitem(uploads.IMPORTERS, "partnerships", conflict)
+    response = editor_client.post(f"/admin/registry/importrun/upload/{record.pk}/", follow=True)
+    assert [str(message) for message in response.context["messages"]] == [
+        "The import failed, nothing was written: the database is busy with another write; "
+        "nothing was imported."
+    ]
+    assert (ImportRun.objects.count(), 'id="confirm-form"' in response.content.decode()) == (
+        0,
+        True,
+    )
+    monkeypatch.undo()
+    editor_client.post(f"/admin/registry/importrun/upload/{record.pk}/")
+    assert ImportRun.objects.get().partnerships_created == 3

@@ -307,7 +307,7 @@ class ImportRunAdmin(RefuseBadAddressMixin, admin.ModelAdmin):
                 _("Nothing new in “%(file)s”: nothing was written.") % {"file": upload.file_name},
                 messages.INFO,
             )
-        elif upload.state == ImportUpload.State.FAILED:
+        elif upload.state in (ImportUpload.State.FAILED, ImportUpload.State.CHECKED):
             self.message_user(
                 request,
                 _("The import failed, nothing was written: %(error)s") % {"error": upload.error},
