@@ -390,3 +390,15 @@ def test_an_import_that_meets_another_writer_can_be_confirmed_again(
     monkeypatch.undo()
     editor_client.post(f"/admin/registry/importrun/upload/{record.pk}/")
     assert ImportRun.objects.get().partnerships_created == 3
+
+
+def test_the_commands_record_the_user_they_are_given(editor, koeln, tmp_path):
+    from django.core.management import CommandError
+
+    file = tmp_path / "partners.csv"
+    file.write_text(GOOD, encoding="utf-8")
+    with pytest.raises(CommandError, match="^there is no user 'nobody'.$"):
+        call_command("import_partnerships", str(file), "--user", "nobody")
+    assert ImportRun.objects.count() == 0
+    call_command("import_partnerships", str(file), "--user", "editor", verbosity=0)
+    assert ImportRun.objects.get().user == editor
