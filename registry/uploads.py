@@ -83,7 +83,7 @@ def start(upload, user):
     in_request = upload.rows_total <= settings.IMPORT_IN_REQUEST_ROWS
     state = ImportUpload.State.RUNNING if in_request else ImportUpload.State.PENDING
     started = ImportUpload.objects.filter(pk=upload.pk, state=ImportUpload.State.CHECKED).update(
-        state=state, user=user
+        state=state, confirmed_by=user
     )
     if not started:
         return False
@@ -96,7 +96,7 @@ def start(upload, user):
 
 def run(pk):
     """Import the confirmed upload ``pk``, recording its progress and its outcome on it."""
-    upload = ImportUpload.objects.select_related("user").get(pk=pk)
+    upload = ImportUpload.objects.select_related("confirmed_by").get(pk=pk)
     uploads = ImportUpload.objects.filter(pk=pk)
     uploads.update(state=ImportUpload.State.RUNNING, rows_done=0, error="")
 
@@ -110,7 +110,7 @@ def run(pk):
         report = _import(
             upload,
             skip_invalid=True,  # confirmed as the dry run showed: the good rows
-            user=upload.user,
+            user=upload.confirmed_by,
             progress=progress,
             waiting=waiting,
         )

@@ -347,7 +347,7 @@ def test_a_network_without_a_source_is_refused_too(editor_client):
 
 
 def test_with_the_database_backend_a_large_file_waits_for_the_worker(
-    editor_client, editor, koeln, settings
+    editor_client, editor, koeln, settings, monkeypatch
 ):
     settings.IMPORT_IN_REQUEST_ROWS = 2
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -360,6 +360,11 @@ def test_with_the_database_backend_a_large_file_waits_for_the_worker(
         "pending",
         0,
         True,
+    )
+    # The worker, in the test's transaction: its closing of old connections between tasks
+    # would close the test's own (on PostgreSQL).
+    monkeypatch.setattr(
+        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
     )
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     record.refresh_from_db()
@@ -402,3 +407,24 @@ def test_the_commands_record_the_user_they_are_given(editor, koeln, tmp_path):
     assert ImportRun.objects.count() == 0
     call_command("import_partnerships", str(file), "--user", "editor", verbosity=0)
     assert ImportRun.objects.get().user == editor
+
+
+def test_the_run_is_run_by_who_confirmed_the_upload_by_who_uploaded(client, editor, koeln):
+    from conftest import staff_user
+
+    client.force_login(editor)
+    record = uploaded(upload(client, GOOD))
+    other = staff_user("other", group="Editors")
+    client.force_login(other)
+    client.post(f"/admin/registry/importrun/upload/{record.pk}/")
+    record.refresh_from_db()
+    assert (record.user, record.confirmed_by, ImportRun.objects.get().user) == (
+        editor,
+        other,
+        other,
+    )
+    text = client.get(f"/admin/registry/importrun/upload/{record.pk}/").content.decode()
+    assert (
+        '<th scope="row">Uploaded by</th><td>editor</td>' in text,
+        '<th scope="row">Confirmed by</th><td>other</td>' in text,
+    ) == (True, True)

@@ -256,7 +256,9 @@ class ImportRunAdmin(RefuseBadAddressMixin, admin.ModelAdmin):
         """GET: the dry run's report, or the import's progress; POST: confirm the import."""
         if not self.has_import_permission(request):
             raise PermissionDenied
-        upload = get_object_or_404(ImportUpload.objects.select_related("user", "run"), pk=pk)
+        upload = get_object_or_404(
+            ImportUpload.objects.select_related("user", "confirmed_by", "run"), pk=pk
+        )
         if request.method == "POST":
             return self._confirm(request, upload)
         report = upload.report

@@ -196,6 +196,14 @@ class ImportUpload(models.Model):
         related_name="+",
         verbose_name=_("uploaded by"),
     )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
     kind = models.CharField(_("kind of file"), max_length=20, choices=Kind)
     file_name = models.CharField(_("file"), max_length=500)
     data = models.BinaryField(_("content"))
