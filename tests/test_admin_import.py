@@ -428,3 +428,14 @@ def test_the_run_is_run_by_who_confirmed_the_upload_by_who_uploaded(client, edit
         '<th scope="row">Uploaded by</th><td>editor</td>' in text,
         '<th scope="row">Confirmed by</th><td>other</td>' in text,
     ) == (True, True)
+
+
+@pytest.mark.parametrize("text", [GOOD, BROKEN])
+def test_the_upload_page_takes_the_same_queries_whatever_the_report(
+    editor_client, koeln, text, django_assert_num_queries
+):
+    record = uploaded(upload(editor_client, text))
+    url = f"/admin/registry/importrun/upload/{record.pk}/"
+    editor_client.get(url)
+    with django_assert_num_queries(5):
+        assert editor_client.get(url).status_code == 200
