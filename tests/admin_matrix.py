@@ -3,7 +3,10 @@ registered model, the record it is tried on and what each request sends (tests/t
 and tests/test_audit.py)."""
 
 from admin_pages import form_data
-from conftest import country, database_state, municipality, partnership, staff_user
+
+# The admin saves no partnership without a source: those the matrix opens carry one.
+from conftest import a_source, country, database_state, municipality, staff_user
+from conftest import sourced_partnership as partnership
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.test import Client
@@ -277,6 +280,7 @@ def add_values(label, others):
             "status": "active",
             "first": others["koeln"].pk,
             "second": others["bonn"].pk,
+            "sources": a_source().pk,
         },
         "registry.Region": {"country": others["germany"].pk, "name": "Hessen"},
         "registry.Source": {"key": "new-source", "citation": "A new source"},

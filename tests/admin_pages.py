@@ -4,6 +4,7 @@ admin's tests."""
 import re
 from html.parser import HTMLParser
 
+from conftest import a_source
 from django.test import Client
 
 
@@ -129,7 +130,9 @@ def change_url(obj):
 
 
 def add_form(client, **values):
-    """The partnership add form with ``values`` filled in and no inline rows."""
+    """The partnership add form with ``values`` filled in and no inline rows, and a source
+    unless ``values`` say otherwise (the admin saves no partnership without)."""
     data = empty_inlines(form_data(client.get(ADD)))
+    data["sources"] = str(a_source().pk)
     data.update({name: str(value) for name, value in values.items()})
     return data

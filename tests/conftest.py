@@ -20,6 +20,7 @@ from registry.models import (
     Membership,
     Municipality,
     Partnership,
+    Source,
     StatusChange,
 )
 from registry.text import fold
@@ -45,6 +46,25 @@ def network(name, *members, **fields):
     created = Partnership.objects.create(kind=Partnership.Kind.NETWORK, name=name, **fields)
     for member in members:
         Membership.objects.create(partnership=created, municipality=member)
+    return created
+
+
+def a_source():
+    """The source the admin's partnerships carry (it refuses to save one without)."""
+    return Source.objects.get_or_create(key="test-source", defaults={"citation": "A source"})[0]
+
+
+def sourced_partnership(first, second, kind=Partnership.Kind.OFFICIAL, **fields):
+    """:func:`partnership` with a source, as the admin saves one."""
+    created = partnership(first, second, kind, **fields)
+    created.sources.add(a_source())
+    return created
+
+
+def sourced_network(name, *members, **fields):
+    """:func:`network` with a source, as the admin saves one."""
+    created = network(name, *members, **fields)
+    created.sources.add(a_source())
     return created
 
 
@@ -75,6 +95,15 @@ def empty_static_root(tmp_path_factory):
     }
     with override_settings(STATIC_ROOT=root, STORAGES=storages):
         yield root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def immediate_tasks():
+    """Background tasks (a large import from the admin) run at once, in the test's process
+    and transaction: no worker, and the test sees what the task did."""
+    tasks = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(TASKS=tasks):
+        yield
 
 
 @pytest.fixture(autouse=True)

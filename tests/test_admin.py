@@ -16,7 +16,11 @@ from admin_pages import (
     page_messages,
     table,
 )
-from conftest import country, municipality, network, partnership
+
+# The admin saves no partnership or network without a source: those these tests open carry one.
+from conftest import a_source, country, municipality
+from conftest import sourced_network as network
+from conftest import sourced_partnership as partnership
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
@@ -567,6 +571,7 @@ def test_editor_adds_a_partnership_with_both_partners(editor_client, editor):
             "kind_changes-0-date": "1952-05-22",
             "status_changes-0-status": "active",
             "status_changes-0-date": "1952",
+            "sources": str(a_source().pk),
         }
     )
     response = editor_client.post(ADD, data)

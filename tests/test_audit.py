@@ -6,7 +6,11 @@ import io
 import pytest
 from admin_matrix import MATRIX, make_record, payloads, urls
 from admin_pages import page_messages, table
-from conftest import database_state, municipality, network, partnership, staff_user
+
+# The admin saves no partnership or network without a source: those these tests open carry one.
+from conftest import database_state, municipality, staff_user
+from conftest import sourced_network as network
+from conftest import sourced_partnership as partnership
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -121,7 +125,11 @@ def runs(tmp_path):
 def revert(client, *runs):
     return client.post(
         CHANGELIST,
-        {"action": "revert_import", "_selected_action": [str(run.pk) for run in runs]},
+        {
+            "action": "revert_import",
+            "post": "yes",
+            "_selected_action": [str(run.pk) for run in runs],
+        },
     )
 
 

@@ -250,7 +250,9 @@ def test_reverting_the_run_in_the_admin_deletes_its_changes_only(
     client.force_login(superuser)
     run_ = ImportRun.objects.get()
     response = client.post(
-        CHANGELIST, {"action": "revert_import", "_selected_action": [str(run_.pk)]}, follow=True
+        CHANGELIST,
+        {"action": "revert_import", "post": "yes", "_selected_action": [str(run_.pk)]},
+        follow=True,
     )
     assert [(m.level, m.message) for m in response.context["messages"]] == [
         (

@@ -184,7 +184,7 @@ def revert_in_admin(client, user, run_, **options):
     client.force_login(user)
     response = client.post(
         reverse("admin:registry_importrun_changelist"),
-        {"action": "revert_import", "_selected_action": [str(run_.pk)]},
+        {"action": "revert_import", "post": "yes", "_selected_action": [str(run_.pk)]},
         follow=True,
         **options,
     )

@@ -268,7 +268,7 @@ def test_reverting_the_run_in_the_admin_takes_back_what_it_created(
     run_ = ImportRun.objects.get()
     response = client.post(
         CHANGELIST,
-        {"action": "revert_import", "_selected_action": [str(run_.pk)]},
+        {"action": "revert_import", "post": "yes", "_selected_action": [str(run_.pk)]},
         follow=True,
     )
     assert [(m.level, m.message) for m in response.context["messages"]] == [

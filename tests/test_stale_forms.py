@@ -11,7 +11,10 @@ from html import unescape
 
 import pytest
 from admin_pages import change_url, form_data, form_errors, inline_errors
-from conftest import municipality, partnership, staff_user
+
+# The admin saves no partnership without a source: those these tests open carry one.
+from conftest import municipality, staff_user
+from conftest import sourced_partnership as partnership
 from django.test import Client
 from django.utils.formats import date_format
 from django.utils.timezone import localtime, now

@@ -13,7 +13,9 @@ name, so "koln" and "Cologne" find Köln.
 - ``stale_forms``: a form saved after someone else's save of the same record is refused;
 - ``base``: what every registry admin shares (``HistoryAdmin``), the search mixins;
 - ``list_filters``: the changelists' own filters;
-- ``records``: the admin of each record of the registry; ``accounts``: users and groups.
+- ``records``: the admin of each record of the registry; ``accounts``: users and groups;
+- ``imports``: the import runs, importing a file (dry run, confirmation, progress) and
+  reverting a run after a confirmation listing what goes.
 """
 
-from registry.admin import accounts, records  # noqa: F401  # registers the admins
+from registry.admin import accounts, imports, records  # noqa: F401  # registers the admins

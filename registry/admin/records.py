@@ -1,12 +1,10 @@
-"""The admins of the registry's records: sources, import runs, countries, regions, names,
+"""The admins of the registry's records: sources, countries, regions, names,
 municipalities, partnerships and networks with their members and changes, events, themes,
 associations.
 """
 
-from django.contrib import admin, messages
-from django.db import transaction
-from django.utils.text import get_text_list
-from django.utils.translation import gettext, ngettext_lazy
+from django import forms
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin.base import (
@@ -20,13 +18,11 @@ from registry.admin.list_filters import (
     PartnerCountryListFilter,
     RelatedExistsListFilter,
 )
-from registry.admin.refusals import RefuseBadAddressMixin
 from registry.models import (
     AlternativeName,
     Association,
     Country,
     Event,
-    ImportRun,
     KindChange,
     Membership,
     Municipality,
@@ -45,94 +41,6 @@ class SourceAdmin(HistoryAdmin):
     prepopulated_fields = {"key": ["citation"]}
 
     published_display = partial_date_column("published", _("published"))
-
-
-# What a revert deleted, in words (the number picks the plural: ngettext_lazy with "count").
-_DELETED = {
-    Partnership: ngettext_lazy("%(count)d partnership", "%(count)d partnerships", "count"),
-    Municipality: ngettext_lazy("%(count)d municipality", "%(count)d municipalities", "count"),
-    Membership: ngettext_lazy("%(count)d member", "%(count)d members", "count"),
-    Event: ngettext_lazy("%(count)d event", "%(count)d events", "count"),
-    KindChange: ngettext_lazy("%(count)d change of kind", "%(count)d changes of kind", "count"),
-    StatusChange: ngettext_lazy(
-        "%(count)d change of status", "%(count)d changes of status", "count"
-    ),
-}
-
-
-def _reverted_text(run, deleted):
-    """What reverting ``run`` deleted (``{model: count}``, as :meth:`ImportRun.revert` gives
-    it), in words, the counts that are not 0: "Reverted “…”: 1 partnership, 1 municipality
-    and 3 members deleted."; "…: nothing of it was left to delete." if all are."""
-    parts = [
-        words % {"count": deleted[model]} for model, words in _DELETED.items() if deleted.get(model)
-    ]
-    if not parts:
-        return gettext("Reverted “%(run)s”: nothing of it was left to delete.") % {"run": run}
-    return gettext("Reverted “%(run)s”: %(deleted)s deleted.") % {
-        "run": run,
-        "deleted": get_text_list(parts, gettext("and")),
-    }
-
-
-@admin.register(ImportRun)
-class ImportRunAdmin(RefuseBadAddressMixin, admin.ModelAdmin):
-    """What each run of ``import_partnerships``, ``import_municipalities``, ``import_events``,
-    ``import_networks`` or ``import_changes`` brought in; written by the commands only.
-
-    A run can be reverted ("Revert this import"): what it created goes again, see
-    :meth:`ImportRun.revert`. Only superusers and those who may delete partnerships may.
-    """
-
-    list_display = [
-        "created",
-        "file_name",
-        "user",
-        "rows_read",
-        "rows_rejected",
-        "municipalities_created",
-        "municipalities_matched",
-        "partnerships_created",
-        "events_created",
-        "memberships_created",
-        "changes_created",
-        "duplicates_merged",
-        "already_present",
-        "reverted",
-        "reverted_by",
-    ]
-    list_select_related = ["user", "reverted_by"]
-    search_fields = ["file_name", "sha256"]
-    date_hierarchy = "created"
-    readonly_fields = ["reverted", "reverted_by"]
-    actions = ["revert_import"]
-
-    @admin.action(description=_("Revert this import"), permissions=["revert"])
-    def revert_import(self, request, queryset):
-        with transaction.atomic():
-            for run in queryset.order_by("-created", "-pk"):
-                if run.reverted:
-                    self.message_user(
-                        request,
-                        _("“%(run)s” was reverted before; nothing was done.") % {"run": run},
-                        messages.WARNING,
-                    )
-                    continue
-                deleted = run.revert(request.user)
-                self.log_change(request, run, "Reverted")
-                self.message_user(request, _reverted_text(run, deleted), messages.SUCCESS)
-
-    def has_revert_permission(self, request):
-        return request.user.has_perm("registry.delete_partnership")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Country)
@@ -310,8 +218,26 @@ class PartnershipEventInline(admin.StackedInline):
     show_change_link = True
 
 
+class PartnershipForm(forms.ModelForm):
+    """A partnership (or network) saved in the admin carries at least one source: "every fact
+    carries its sources". A new source is one click away, the "+" beside the field."""
+
+    def clean_sources(self):
+        sources = self.cleaned_data.get("sources")
+        if not sources:
+            raise forms.ValidationError(
+                _(
+                    "Give at least one source for this partnership: choose one, or add a new "
+                    "one with the “+” beside the field."
+                ),
+                code="required",
+            )
+        return sources
+
+
 @admin.register(Partnership)
 class PartnershipAdmin(QuerySetSearchMixin, HistoryAdmin):
+    form = PartnershipForm
     list_display = ["__str__", "kind", "start_display", "end_display", "status"]
     list_select_related = ["first", "second"]
     list_filter = ["kind", "status", PartnerCountryListFilter, DecadeListFilter]

@@ -1,4 +1,5 @@
-"""Import runs: what each run of an import command wrote, and taking it back."""
+"""Import runs: what each run of an import wrote, and taking it back; the files uploaded in the
+admin to be imported."""
 
 import zlib
 from collections import Counter
@@ -24,7 +25,8 @@ class ImportRun(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("user"),
+        verbose_name=_("run by"),
+        help_text=_("Who confirmed the import in the admin, or gave --user to the command."),
     )
     file_name = models.CharField(_("file"), max_length=500)
     sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
@@ -106,6 +108,42 @@ class ImportRun(models.Model):
         reported = (Partnership, Municipality, Membership, Event, KindChange, StatusChange)
         return {model: deleted[model._meta.label] for model in reported}
 
+    def revert_preview(self):
+        """What :meth:`revert` would delete now, and the towns it created that it would keep,
+        without changing anything: ``({model: queryset}, kept towns)``, the models as
+        :meth:`revert` reports them (the rows deleted with a partnership included)."""
+        from registry.models.changes import KindChange, StatusChange
+        from registry.models.events import Event
+        from registry.models.partnerships import Association, Membership, Partnership
+        from registry.models.places import AlternativeName, Municipality
+
+        gone_pair = Q(partnership__import_run=self)
+        events = Event.objects.filter(Q(import_run=self) | gone_pair)
+        members = Membership.objects.filter(Q(import_run=self) | gone_pair)
+        partnerships = Partnership.objects.filter(import_run=self)
+        town = OuterRef("pk")
+        # In use after the deletions above: by what stays.
+        in_use = (
+            Exists(
+                Partnership.objects.filter(Q(first=town) | Q(second=town)).exclude(import_run=self)
+            )
+            | Exists(Membership.objects.filter(municipality=town).exclude(pk__in=members))
+            | Exists(Event.objects.filter(municipality=town).exclude(pk__in=events))
+            | Exists(AlternativeName.objects.filter(municipality=town))
+            | Exists(Association.objects.filter(municipality=town))
+            | Exists(Municipality.objects.filter(Q(parent=town) | Q(successor=town)))
+        )
+        created = Municipality.objects.filter(import_run=self)
+        deleted = {
+            Partnership: partnerships,
+            Municipality: created.exclude(in_use),
+            Membership: members,
+            Event: events,
+            KindChange: KindChange.objects.filter(Q(import_run=self) | gone_pair),
+            StatusChange: StatusChange.objects.filter(Q(import_run=self) | gone_pair),
+        }
+        return deleted, created.filter(in_use)
+
     @classmethod
     def take_import_lock(cls, waiting=None):
         """Wait for any import, or revert of one, to end, and hold it off until the current
@@ -127,3 +165,79 @@ class ImportRun(models.Model):
             elif connection.vendor == "sqlite":
                 table = connection.ops.quote_name(cls._meta.db_table)
                 cursor.execute(f"UPDATE {table} SET id = id WHERE 0")  # noqa: S608 (model name)  # nosec B608
+
+
+class ImportUpload(models.Model):
+    """A file uploaded in the admin to be imported: its bytes, the dry run's report, and the
+    import's progress once confirmed (kept in the database, so every process of the site and
+    the task worker see the same)."""
+
+    class Kind(models.TextChoices):
+        PARTNERSHIPS = "partnerships", _("partnerships")
+        MUNICIPALITIES = "municipalities", _("municipalities")
+        EVENTS = "events", _("events")
+        NETWORKS = "networks", _("network members")
+        CHANGES = "changes", _("changes of kind or status")
+
+    class State(models.TextChoices):
+        CHECKED = "checked", _("checked, waiting for confirmation")
+        REFUSED = "refused", _("cannot be imported")
+        PENDING = "pending", _("waiting to run")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    created = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    kind = models.CharField(_("kind of file"), max_length=20, choices=Kind)
+    file_name = models.CharField(_("file"), max_length=500)
+    data = models.BinaryField(_("content"))
+    geocode = models.BooleanField(_("geocode new towns"), default=False)
+    state = models.CharField(_("state"), max_length=10, choices=State, default=State.CHECKED)
+    # The dry run's report: {"summary": [[label, count]], "errors": [[line, column, message]],
+    # "error_count": n, "rows_good": n, "file_error": message or ""}.
+    report = models.JSONField(_("report of the dry run"), default=dict)
+    rows_done = models.PositiveIntegerField(_("lines checked"), default=0)
+    rows_total = models.PositiveIntegerField(_("lines"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    run = models.ForeignKey(
+        ImportRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="uploads",
+        verbose_name=_("import run"),
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("uploaded import file")
+        verbose_name_plural = _("uploaded import files")
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_kind_display()})"
+
+    def can_confirm(self):
+        """Whether the dry run found rows to import: the file could be read and some rows
+        are good."""
+        report = self.report
+        return (
+            self.state == self.State.CHECKED
+            and not report.get("file_error")
+            and report.get("rows_good", 0) > 0
+        )

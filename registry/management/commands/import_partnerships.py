@@ -1,6 +1,8 @@
 import sys
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError
 
 from registry.geocoding import GeocodingUnavailable
@@ -35,6 +37,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="write nothing; report what would happen"
         )
+        parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            help="the user the import run is recorded as run by (none by default)",
+        )
         if not self.offers_geocoding:
             return
         parser.add_argument(
@@ -47,7 +54,12 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, file, skip_invalid, dry_run, geocode=False, **options):
+    def handle(self, *args, file, skip_invalid, dry_run, user=None, geocode=False, **options):
+        if user is not None:
+            try:
+                user = get_user_model().objects.get_by_natural_key(user)
+            except ObjectDoesNotExist:
+                raise CommandError(f"there is no user {user!r}.") from None
         if file == "-":
             data, name = sys.stdin.buffer.read(), "<stdin>"
         else:
@@ -63,6 +75,7 @@ class Command(BaseCommand):
                 skip_invalid=skip_invalid,
                 dry_run=dry_run,
                 geocode=geocode,
+                user=user,
                 progress=self._progress if self.stderr.isatty() else None,
                 waiting=self._waiting,
             )
