@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0011_participation_counted_from_partnerships"),
+        ("registry", "0012_kosovo_successor"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
