@@ -34,12 +34,15 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
-from registry.models import name_choices
+from registry.models import Region, name_choices
 
 VERSION_KEY = "registry:data-version"
 REFERENCE_VERSION_KEY = "registry:reference-version"
 # What the filter forms offer as choices; a change of these replaces both versions.
-REFERENCE_MODELS = ("registry.Country", "registry.Theme")
+REFERENCE_MODELS = ("registry.Country", "registry.Region", "registry.Theme")
+# An import creates regions in bulk, past the signals: the run it records (saved when it
+# starts and when it is reverted) stands for them.
+REFERENCE_SENDERS = (*REFERENCE_MODELS, "registry.ImportRun")
 TIMEOUT = 60 * 60 * 24
 _MISSING = object()
 
@@ -179,13 +182,22 @@ class CachedChoiceIterator(ModelChoiceIterator):
 
 
 def cache_choices(form):
-    """Let the form's choices of countries and themes come from the cache."""
+    """Let the form's choices of countries and themes come from the cache (its regions
+    always do: :func:`regions`)."""
     for field in form.fields.values():
         queryset = getattr(field, "queryset", None)
         if queryset is not None and queryset.model._meta.label in REFERENCE_MODELS:
             field.iterator = CachedChoiceIterator
             field.widget.choices = field.choices
     return form
+
+
+def regions():
+    """Every region of the filter forms' drop-down, as ``Region.objects.choices()`` gives
+    them: read once per language until a region, country or import changes."""
+    return get_or_compute(
+        "regions", lambda: Region.objects.choices(), version_key=REFERENCE_VERSION_KEY
+    )
 
 
 def forget():
@@ -197,7 +209,7 @@ def forget():
 
 
 def _model_changed(sender, using=None, **kwargs):
-    data_changed(using=using, reference=sender._meta.label in REFERENCE_MODELS)
+    data_changed(using=using, reference=sender._meta.label in REFERENCE_SENDERS)
 
 
 def _relation_changed(sender, action, model, using=None, **kwargs):

@@ -6,18 +6,22 @@ the form's message and status 400 instead of a silently different list.
 """
 
 import re
+from itertools import groupby
+from typing import NamedTuple
 
 import django_filters as filters
 from django import forms
 from django.db.models import F
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from registry import counting
+from registry import caching, counting
 from registry.dates import PartialDate
 from registry.fast_markup import FastBoundField, FastSelect
-from registry.models import Country, Event, Municipality, Partnership, Region, Theme
+from registry.models import Country, Event, Municipality, Partnership, Theme
+from registry.text import fold
 
 BILATERAL_KINDS = [
     (value, label) for value, label in Partnership.Kind.choices if value != Partnership.Kind.NETWORK
@@ -56,18 +60,75 @@ class SlugChoiceField(forms.ModelChoiceField):
         return super().prepare_value(value)
 
 
-class RegionCodeField(forms.CharField):
-    """An ISO 3166-2 code of a region in the registry, e.g. DE-NW."""
+class RegionChoice(NamedTuple):
+    """A region as the filters read it (``Region.objects.choices()``, cached)."""
+
+    pk: int
+    code: str
+    name: str
+    country_code: str
+    country_name: str
+
+    @property
+    def value(self):
+        """Its value in a query: the ISO 3166-2 code (DE-NW), or where it has none its
+        country's code and its name (IT:Lazio)."""
+        return self.code or f"{self.country_code}:{self.name}"
+
+
+def _regions():
+    return [RegionChoice(*region) for region in caching.regions()]
+
+
+class RegionChoices(BaseChoiceIterator):
+    """The options of the region drop-down, read when it is shown (not when the form is made,
+    nor for a download): every region grouped by country, or only those of ``country`` (a
+    code as given) where it has any."""
+
+    def __init__(self, country=""):
+        self.country = (country or "").strip().upper()
+
+    def __iter__(self):
+        yield ("", _("any"))
+        regions = _regions()
+        if any(region.country_code == self.country for region in regions):
+            regions = [region for region in regions if region.country_code == self.country]
+        for country_name, group in groupby(regions, key=lambda region: region.country_name):
+            yield (country_name, [(region.value, region.name) for region in group])
+
+
+class RegionField(forms.Field):
+    """A first-level region, picked from a drop-down grouped by country: its ISO 3166-2 code
+    in any case (``DE-NW``, ``de-nw``), or where it has none its country's code and its name
+    (``IT:Lazio``). Checked against the cached regions, without a query."""
+
+    widget = forms.Select
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.choices = RegionChoices()
 
     def clean(self, value):
-        value = super().clean(value).strip().upper()
-        if value and not Region.objects.filter(code__iexact=value).exists():
-            raise forms.ValidationError(
-                _("There is no region with the code “%(value)s”."),
-                code="invalid_choice",
-                params={"value": value},
-            )
-        return value
+        value = " ".join((super().clean(value) or "").split())
+        if not value:
+            return None
+        if ":" in value:
+            country, name = value.split(":", 1)
+            wanted = ("", country.strip().upper(), fold(name))
+        else:
+            wanted = (value.upper(), None, None)
+        for region in _regions():
+            if (region.code and region.code.upper() == wanted[0]) or (
+                not region.code
+                and wanted[0] == ""
+                and (region.country_code, fold(region.name)) == wanted[1:]
+            ):
+                return region
+        raise forms.ValidationError(
+            _("There is no region “%(value)s”."),
+            code="invalid_choice",
+            params={"value": value},
+        )
 
 
 class YearField(forms.IntegerField):
@@ -140,14 +201,52 @@ class ReferenceDateField(forms.CharField):
         return day
 
 
+def unknown_parameter(name, known):
+    """The message refusing the query parameter ``name`` on a page that takes ``known``."""
+    if not known:
+        return _("This page has no parameter “%(name)s”; it takes none.") % {"name": name}
+    return _("This page has no parameter “%(name)s”; it takes: %(known)s.") % {
+        "name": name,
+        "known": ", ".join(known),
+    }
+
+
 class FilterForm(forms.Form):
-    """The form of a FilterSet, checking the fields against each other; its field groups
-    written by :class:`registry.fast_markup.FastBoundField`."""
+    """The form of a FilterSet, checking the fields against each other and refusing a
+    parameter it does not know (besides its fields, the page's ``other_parameters``); its
+    field groups written by :class:`registry.fast_markup.FastBoundField`."""
 
     bound_field_class = FastBoundField
+    other_parameters = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "region" in self.fields:
+            self.fields["region"].widget.choices = RegionChoices(self.data.get("country", ""))
+
+    @property
+    def parameters(self):
+        """Every query parameter the page takes, in the form's order."""
+        return [*self.fields, *self.other_parameters]
 
     def clean(self):
         cleaned = super().clean()
+        known = self.parameters
+        for name in self.data:
+            if name not in known:
+                self.add_error(None, unknown_parameter(name, known))
+        region, country = cleaned.get("region"), cleaned.get("country")
+        if region is not None and country is not None and region.country_code != country.code:
+            self.add_error(
+                "region",
+                _("%(region)s is a region of %(its)s, not of %(country)s.")
+                % {"region": region.name, "its": region.country_name, "country": country.name},
+            )
+        if cleaned.get("partner_country") is not None and region is None and country is None:
+            self.add_error(
+                "partner_country",
+                _("Choose a region or a country for the other side as well."),
+            )
         start, end = cleaned.get("founded_from"), cleaned.get("founded_to")
         if start is not None and end is not None and start > end:
             raise forms.ValidationError(
@@ -174,8 +273,8 @@ class YearFilter(filters.NumberFilter):
     field_class = YearField
 
 
-class RegionFilter(filters.CharFilter):
-    field_class = RegionCodeField
+class RegionFilter(filters.Filter):
+    field_class = RegionField
 
 
 class CountryPairFilter(filters.CharFilter):
@@ -215,10 +314,14 @@ def _country_name():
 
 
 class BaseFilterSet(filters.FilterSet):
+    # What a list takes besides its filters: a download, a page of it.
+    other_parameters = ("format", "page")
+
     def get_form_class(self):
         """The form, its plain drop-down lists written by
         :class:`registry.fast_markup.FastSelect`."""
         form_class = super().get_form_class()
+        form_class.other_parameters = self.other_parameters
         for field in form_class.base_fields.values():
             if type(field.widget) is forms.Select:
                 quick = FastSelect(attrs=field.widget.attrs)
@@ -257,11 +360,7 @@ class MunicipalityFilter(BaseFilterSet):
         empty_label=_("any"),
         error_messages={"invalid_choice": _("“%(value)s” is not a known kind of municipality.")},
     )
-    region = RegionFilter(
-        label=_("Region code"),
-        method="filter_region",
-        help_text=_("ISO 3166-2, e.g. DE-NW"),
-    )
+    region = RegionFilter(label=_("Region"), method="filter_region")
     seeking = filters.ChoiceFilter(
         label=_("Seeks a partner"),
         choices=YES_NO,
@@ -282,6 +381,10 @@ class MunicipalityFilter(BaseFilterSet):
             "name": (_("name, A–Z"), lambda: ["name_folded", "slug"]),
             "-name": (_("name, Z–A"), lambda: ["-name_folded", "-slug"]),
             "country": (_("country"), lambda: [_country_name(), "name_folded", "slug"]),
+            "-country": (
+                _("country, Z–A"),
+                lambda: [f"-{_country_name()}", "-name_folded", "-slug"],
+            ),
             "-partners": (_("most partners first"), lambda: ["-partner_count", "name_folded"]),
             "partners": (_("fewest partners first"), lambda: ["partner_count", "name_folded"]),
         },
@@ -297,7 +400,7 @@ class MunicipalityFilter(BaseFilterSet):
         return queryset.filter(country=value)
 
     def filter_region(self, queryset, name, value):
-        return queryset.in_region(value)
+        return queryset.in_region(value.pk)
 
     def filter_seeking(self, queryset, name, value):
         return queryset.filter(seeking_partner=value == "yes")
@@ -327,6 +430,13 @@ class PartnershipFilter(BaseFilterSet):
         error_messages={"invalid_choice": _("“%(value)s” is not a known status.")},
     )
     country = CountryFilter(label=_("Country of either side"), method="filter_country")
+    region = RegionFilter(label=_("Region of a side"), method="keep")
+    partner_country = CountryFilter(
+        label=_("Partner's country"),
+        method="keep",
+        empty_label=_("any"),
+        help_text=_("the other side's, with a region or a country"),
+    )
     country_pair = CountryPairFilter(
         label=_("Pair of countries"),
         method="filter_country_pair",
@@ -379,6 +489,25 @@ class PartnershipFilter(BaseFilterSet):
     def filter_country(self, queryset, name, value):
         return queryset.in_country(value.code)
 
+    def keep(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        """The region and the partner's country together: one side in the region (or the
+        country), the other in the partner's country (Bavaria × Italy)."""
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        region, partner = data.get("region"), data.get("partner_country")
+        if partner is not None:
+            return queryset.with_partner_in(
+                partner.code,
+                region=region.pk if region else None,
+                home=data["country"].code if data.get("country") else None,
+            )
+        if region is not None:
+            return queryset.in_region(region.pk)
+        return queryset
+
     def filter_country_pair(self, queryset, name, value):
         return queryset.between_countries(*value)
 
@@ -403,13 +532,18 @@ class PartnershipFilter(BaseFilterSet):
 
 
 class NetworkFilter(BaseFilterSet):
-    q = filters.CharFilter(label=_("Name"), field_name="name", lookup_expr="icontains")
+    q = filters.CharFilter(
+        label=_("Name"), method="search", help_text=_("its name or any other name")
+    )
     country = CountryFilter(label=_("Country of a member"), method="filter_country")
     sort = SortFilter(
         {
             "name": (_("name, A–Z"), lambda: ["name", "slug"]),
+            "-name": (_("name, Z–A"), lambda: ["-name", "-slug"]),
             "-members": (_("most members first"), lambda: ["-member_count", "name"]),
+            "members": (_("fewest members first"), lambda: ["member_count", "name"]),
             "start": (_("oldest first"), lambda: _by_start()),
+            "-start": (_("newest first"), lambda: _by_start(descending=True)),
         },
         default="name",
     )
@@ -421,6 +555,9 @@ class NetworkFilter(BaseFilterSet):
 
     def filter_country(self, queryset, name, value):
         return queryset.in_country(value.code)
+
+    def search(self, queryset, name, value):
+        return queryset.search_networks(value)
 
 
 class AwardFilter(BaseFilterSet):
@@ -457,6 +594,7 @@ class RankingFilter(BaseFilterSet):
     """
 
     country = CountryFilter(label=_("Country"), method="filter_country")
+    region = RegionFilter(label=_("Region"), method="filter_region")
     kind = filters.ChoiceFilter(
         label=_("Kind of partnership"),
         choices=[*BILATERAL_KINDS, (ANY, _("any kind"))],
@@ -487,6 +625,20 @@ class RankingFilter(BaseFilterSet):
         method="keep",
         help_text=_("1970 means the end of 1970; empty means today"),
     )
+    sort = SortFilter(
+        {
+            "rank": (_("rank"), lambda: []),
+            "name": (_("name, A–Z"), lambda: ["name_folded", "slug"]),
+            "-name": (_("name, Z–A"), lambda: ["-name_folded", "-slug"]),
+            "country": (_("country"), lambda: [_country_name(), "name_folded", "slug"]),
+            "-country": (
+                _("country, Z–A"),
+                lambda: [f"-{_country_name()}", "-name_folded", "-slug"],
+            ),
+        },
+        default="rank",
+        method="keep",
+    )
 
     class Meta:
         model = Municipality
@@ -498,6 +650,21 @@ class RankingFilter(BaseFilterSet):
 
     def filter_country(self, queryset, name, value):
         return queryset.filter(country=value)
+
+    def filter_region(self, queryset, name, value):
+        return queryset.in_region(value.pk)
+
+    @property
+    def by_rank(self):
+        """Sorted by rank (the default), as counted; else by name or country."""
+        return (self.form.cleaned_data.get("sort") or "rank") == "rank"
+
+    @property
+    def ranks_itself(self):
+        """Whether each row comes with its ``rank``: counted in SQL, or sorted otherwise than
+        by rank (a window ranks every row first); else the page is ranked
+        (``QuerySet.dense_ranks``)."""
+        return self.counted_in_sql or not self.by_rank
 
     @property
     def rule(self):
@@ -525,10 +692,17 @@ class RankingFilter(BaseFilterSet):
         queryset = super().filter_queryset(queryset)
         rule = self.rule
         if not self.counted_in_sql:
-            return queryset.ranked().annotate_partners("partner_count")
-        if _stored(rule):
-            return queryset.ranked_on(rule["day"]).annotate_partners("partners_then")
-        return queryset.ranked_by(**rule).annotate_partners("partners_then")
+            queryset = queryset.ranked().annotate_partners("partner_count")
+            if not self.by_rank:
+                queryset = queryset.with_rank()
+        elif _stored(rule):
+            queryset = queryset.ranked_on(rule["day"]).annotate_partners("partners_then")
+        else:
+            queryset = queryset.ranked_by(**rule).annotate_partners("partners_then")
+        if not self.by_rank:
+            sort = self.filters["sort"]
+            queryset = queryset.order_by(*sort.orders[self.form.cleaned_data["sort"]][1]())
+        return queryset
 
 
 def _stored(rule):

@@ -7,6 +7,7 @@ filtered rows as a download (``registry.downloads``).
 """
 
 import math
+from functools import wraps
 from itertools import groupby
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
@@ -28,6 +29,7 @@ from registry.filters import (
     NetworkFilter,
     PartnershipFilter,
     RankingFilter,
+    unknown_parameter,
 )
 from registry.models import Country, Event, Municipality, Partnership
 
@@ -66,6 +68,25 @@ def _format(request, allowed=downloads.FORMATS):
             ]
         )
     return value
+
+
+def takes(*names):
+    """Refuse a query parameter the page does not take (a page without filters; a filtered
+    list refuses them in its form, ``registry.filters.FilterForm``): status 400 and a
+    message naming it and those the page takes, for the page and its downloads alike."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            unknown = [name for name in request.GET if name not in names]
+            if unknown:
+                messages = [("", unknown_parameter(name, names)) for name in unknown]
+                return render(request, "registry/refused.html", {"errors": messages}, status=400)
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate
 
 
 def _check(filterset):
@@ -312,6 +333,7 @@ def _kind_label(kind):
 
 
 @require_safe
+@takes()
 @caching.cached_page
 def home(request):
     """The totals, the top of the ranking, the anniversaries and the decades: cached until the
@@ -400,6 +422,7 @@ def _other_side(municipality, partnership):
 
 
 @require_safe
+@takes()
 @caching.cached_page
 def municipality_detail(request, slug):
     municipality = get_object_or_404(Municipality.objects.for_detail(), slug=slug)
@@ -480,6 +503,7 @@ def _conflicts(changes, field):
 
 
 @require_safe
+@takes("format")
 @caching.cached_page
 def partnership_detail(request, pk):
     partnership = get_object_or_404(Partnership.objects.for_detail().with_official_since(), pk=pk)
@@ -555,6 +579,7 @@ def network_list(request):
 
 
 @require_safe
+@takes()
 @caching.cached_page
 def network_detail(request, slug):
     network = get_object_or_404(Partnership.objects.for_network_detail(), slug=slug)
@@ -621,13 +646,14 @@ def ranking(request):
         context["as_of"] = as_of
         ranked = filterset.qs.ranking_columns()
         counted = filterset.counted_in_sql  # with each row's rank and the list's total
+        ranked_rows = filterset.ranks_itself  # with each row's rank
         if fmt:
-            every = ranked if counted else ranked.with_rank()  # streamed in order
+            every = ranked if ranked_rows else ranked.with_rank()  # streamed in order
             rows = (downloads.ranking_row(request, m) for m in downloads.iterate(every))
             return downloads.download(fmt, "ranking", as_of, downloads.RANKING_HEADER, rows)
 
         def ranks(rows, number):
-            return rows if counted else ranked.dense_ranks(rows, first_page=number == 1)
+            return rows if ranked_rows else ranked.dense_ranks(rows, first_page=number == 1)
 
         page = _page(
             request, ranked, filterset, cache_rows=True, prepare=ranks, counts_itself=counted
@@ -648,6 +674,7 @@ def _country_tables():
 
 
 @require_safe
+@takes("format", "table")
 @caching.cached_page
 def country_ranking(request):
     context = {}
@@ -712,6 +739,7 @@ def award_list(request):
 
 
 @require_safe
+@takes()
 @caching.cached_page
 def statistics(request):
     """Partnerships per decade, country and kind: cached until the data changes."""

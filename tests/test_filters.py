@@ -2,9 +2,11 @@
 
 import html
 import re
+from urllib.parse import quote
 
 import pytest
 from conftest import country, municipality, network, partnership
+from django.core.management import call_command
 from django.utils import translation
 from pages import column, errors, page, rows
 
@@ -95,7 +97,7 @@ def test_municipality_filters(client, towns, query, expected):
     [
         ("country=XX", ["Country: There is no country with the code “XX”."]),
         ("kind=village", ["Kind: “village” is not a known kind of municipality."]),
-        ("region=DE-ZZ", ["Region code: There is no region with the code “DE-ZZ”."]),
+        ("region=DE-ZZ", ["Region: There is no region “DE-ZZ”."]),
         ("seeking=maybe", ["Seeks a partner: Answer yes or no, not “maybe”."]),
         ("has_partners=1", ["Has partners: Answer yes or no, not “1”."]),
         ("sort=population", ["Sort by: “population” is not a known sort order."]),
@@ -396,3 +398,82 @@ def test_the_drop_downs_of_countries_and_themes_name_them_as_the_records_do(clie
     assert len(countries) > 200
     assert ("chess", "Schach" if language == "de" else "Chess") in themes
     assert ("kites", "Kites <flying>") in themes
+
+
+# Search by the names a person reads
+
+
+@pytest.fixture
+def shown_names():
+    koeln = municipality("Köln", slug="koln")
+    AlternativeName.objects.create(municipality=koeln, name="Cologne")
+    turku = municipality("Turku", "FI")
+    AlternativeName.objects.create(municipality=turku, name="Åbo", kind="official")
+    liverpool = municipality("Liverpool", "GB")
+    poix = municipality("Poix-du-Nord", "FR")
+    keighley = municipality("Keighley", "GB")
+    corinto, realejo = municipality("Corinto", "NI"), municipality("El Realejo", "NI")
+    partnership(koeln, turku, start="1967")
+    partnership(koeln, liverpool, start="1952")
+    partnership(turku, liverpool, kind=Kind.FRIENDSHIP, start="1990")
+    partnership(keighley, poix, start="1920")
+    joint = partnership(koeln, corinto, start="1988", name="Köln – Corinto / El Realejo")
+    Membership.objects.create(partnership=joint, municipality=realejo, side="second")
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("Köln – Turku", ["Köln – Turku"]),
+        ("Köln - Turku", ["Köln – Turku"]),
+        ("Köln–Turku", ["Köln – Turku"]),
+        ("koln — turku", ["Köln – Turku"]),
+        ("Turku – Köln", ["Köln – Turku"]),
+        ("Cologne – Turku", ["Köln – Turku"]),
+        ("Koeln – Åbo", ["Köln – Turku"]),
+        ("Köln – ", ["Köln – Liverpool", "Köln – Turku", "Köln – Corinto / El Realejo"]),
+        ("Köln – El Realejo", ["Köln – Corinto / El Realejo"]),
+        ("Köln – Corinto / El Realejo", ["Köln – Corinto / El Realejo"]),
+        ("Keighley - Poix-du-Nord", ["Keighley – Poix-du-Nord"]),
+        ("Poix-du-Nord", ["Keighley – Poix-du-Nord"]),
+        ("Köln – Keighley", []),
+        ("Turku – Turku", []),
+    ],
+)
+def test_a_partnership_is_found_by_its_shown_name(client, shown_names, term, expected):
+    assert names(client, f"/partnerships/?q={quote(term)}") == expected
+
+
+@pytest.mark.parametrize("extra", [0, 2])
+def test_searching_a_shown_name_reads_the_list_in_one_query(
+    client, shown_names, extra, django_assert_num_queries
+):
+    for number in range(extra):
+        partnership(municipality(f"Köln {number}"), municipality(f"Turku {number}", "FI"))
+    client.get("/partnerships/?q=Lille")  # the form's choices cached
+    with django_assert_num_queries(1):
+        response = client.get(f"/partnerships/?q={quote('Köln – Turku')}")
+    assert len(rows(response)) == 1 + extra
+
+
+def test_a_network_is_found_by_any_of_its_names(client, django_assert_num_queries):
+    network(
+        "Städtebund DIE HANSE",
+        municipality("Lübeck"),
+        other_names="Neue Hanse; Die Hanse; The Hanse",
+    )
+    network("Eurotowns", municipality("Lonely", "FR"), other_names="Eurotowns network")
+    for term in ["Neue Hanse", "neue hanse", "DIE HANSE", "Städtebund", "the  hanse"]:
+        assert names(client, f"/networks/?q={quote(term)}") == ["Städtebund DIE HANSE"], term
+    assert names(client, "/networks/?q=network") == ["Eurotowns"]
+    assert names(client, "/networks/?q=Hansa") == []
+    client.get("/networks/?q=x")
+    with django_assert_num_queries(1):
+        client.get("/networks/?q=Neue+Hanse")
+
+
+def test_the_record_finds_die_hanse_as_neue_hanse(client):
+    call_command("load_record", verbosity=0)
+    assert names(client, "/networks/?q=Neue+Hanse") == ["Städtebund DIE HANSE"]
+    assert names(client, f"/partnerships/?q={quote('Köln – Turku')}") == ["Köln – Turku"]
+    assert names(client, f"/partnerships/?q={quote('Turku - Cologne')}") == ["Köln – Turku"]

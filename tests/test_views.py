@@ -790,7 +790,7 @@ def test_accept_language_de_gives_german_pages(client, record):
     response = get(client, "/rankings/", accept_language="de")
     assert heading(response) == "Gemeinden nach Zahl der Partner"
     assert table(response, "ranking")[:2] == [
-        ["Rang", "Gemeinde", "Land", "Partner"],
+        ["Rang ▲", "Gemeinde", "Land", "Partner"],
         ["1", "Köln", "Deutschland", "24"],
     ]
     assert response["Content-Language"] == "de"

@@ -91,9 +91,9 @@ class MunicipalityQuerySet(models.QuerySet):
             return self.filter(partner_count__gt=0)
         return self.filter(partner_count=0)
 
-    def in_region(self, code):
-        """In the first-level region with this ISO 3166-2 code (e.g. DE-NW), any case."""
-        return self.filter(region__code__iexact=code)
+    def in_region(self, region):
+        """In this first-level region (a region or its primary key)."""
+        return self.filter(region=region)
 
     def annotate_partners(self, field="partner_count"):
         """Annotate ``partners``: the count in ``field``."""

@@ -5,6 +5,8 @@ dated changes and Event import that one: the methods that query those models imp
 they run.
 """
 
+import re
+
 from django.db import models
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Substr
@@ -13,6 +15,22 @@ from registry import counting
 from registry.models.counting import held_then
 from registry.models.places import Municipality
 from registry.text import search_keys
+
+# Between the two names of a partnership as shown ("Köln – Turku"): an en or em dash, or a
+# hyphen with space around it (a hyphen inside a name, Poix-du-Nord, is part of it).
+SHOWN_NAME_DASH = re.compile(r"\s+-\s+|\s*[–—]\s*")
+
+
+def _side_in(side, municipalities):
+    """The side ``side`` (first or second), or a joint partner on it, is one of
+    ``municipalities`` (a queryset of primary keys)."""
+    from registry.models.partnerships import Membership  # see the module's docstring
+
+    return Q(**{f"{side}__in": municipalities}) | Exists(
+        Membership.objects.filter(
+            partnership=OuterRef("pk"), side=side, municipality__in=municipalities
+        )
+    )
 
 
 class PartnershipQuerySet(models.QuerySet):
@@ -87,12 +105,24 @@ class PartnershipQuerySet(models.QuerySet):
         return self.filter(pk__in=ids)
 
     def search(self, term):
-        """Match the partnership's name or any name of a side or member, folded."""
+        """Match the partnership's name or any name of a side or member, folded; or its shown
+        name, two names with a dash between them ("Köln – Turku", "Köln - Turku", "Turku –
+        Köln", "Cologne – Turku"): one side (or a joint partner on it) by the first name,
+        the other by the second, either way round."""
         from registry.models.partnerships import Membership  # see the module's docstring
 
         if not search_keys(term):
             return self
-        matching = Municipality.objects.search(term).values("pk")
+        names = [name for name in SHOWN_NAME_DASH.split(term) if search_keys(name)]
+        if len(names) == 2:
+            one, other = (Municipality.objects.search(name).values("pk") for name in names)
+            return self.filter(
+                Q(name__icontains=term)
+                | (_side_in("first", one) & _side_in("second", other))
+                | (_side_in("first", other) & _side_in("second", one))
+            )
+        matching = Municipality.objects.search(names[0] if len(names) == 1 else term)
+        matching = matching.values("pk")
         return self.filter(
             Q(name__icontains=term)
             | Q(first__in=matching)
@@ -101,6 +131,14 @@ class PartnershipQuerySet(models.QuerySet):
                 Membership.objects.filter(partnership=OuterRef("pk"), municipality__in=matching)
             )
         )
+
+    def search_networks(self, term):
+        """Networks by their name or any of their other names ("Neue Hanse" finds the
+        Städtebund DIE HANSE), ignoring case."""
+        if not search_keys(term):
+            return self
+        term = " ".join(term.split())
+        return self.filter(Q(name__icontains=term) | Q(other_names__icontains=term))
 
     def for_list(self):
         return self.select_related("first__country", "second__country")
@@ -260,6 +298,37 @@ class PartnershipQuerySet(models.QuerySet):
                     partnership=OuterRef("pk"), municipality__country__code=code
                 )
             )
+        )
+
+    def in_region(self, region):
+        """With a side or a member in this first-level region (a region or its primary key)."""
+        from registry.models.partnerships import Membership  # see the module's docstring
+
+        return self.filter(
+            Q(first__region=region)
+            | Q(second__region=region)
+            | Exists(
+                Membership.objects.filter(partnership=OuterRef("pk"), municipality__region=region)
+            )
+        )
+
+    def with_partner_in(self, country, *, region=None, home=None):
+        """Bilateral partnerships with one side in ``region`` (a region or its primary key)
+        or, without one, in the country with the code ``home``, and the other side in the
+        country with the code ``country``, either way round (by today's countries of the two
+        sides): Bavaria × Italy."""
+        if region is not None:
+            here = {"region": region}
+        else:
+            here = {"country__code": home}
+        there = {"country__code": country}
+
+        def side(name, lookups):
+            return Q(**{f"{name}__{lookup}": value for lookup, value in lookups.items()})
+
+        return self.filter(
+            (side("first", here) & side("second", there))
+            | (side("second", here) & side("first", there))
         )
 
     def between_countries(self, one, other):

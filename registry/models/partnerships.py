@@ -132,6 +132,15 @@ class Partnership(QuickDisplay, models.Model):
             "names do not say it, e.g. Köln – Corinto / El Realejo."
         ),
     )
+    other_names = models.CharField(
+        _("other names"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Other names a network is known by, separated by semicolons, e.g. Neue Hanse; "
+            "the network list's search finds it by any of them."
+        ),
+    )
     first = models.ForeignKey(
         Municipality,
         models.PROTECT,

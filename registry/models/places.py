@@ -5,6 +5,7 @@ from collections import Counter
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -13,6 +14,7 @@ from registry.models.display import QuickDisplay, localized, quick_reverse
 from registry.models.imports import ImportRun
 from registry.models.municipality_queries import MunicipalityQuerySet
 from registry.models.sources import Source
+from registry.text import fold
 
 
 class CountryQuerySet(models.QuerySet):
@@ -121,6 +123,19 @@ class Country(models.Model):
 class RegionManager(models.Manager):
     def get_by_natural_key(self, country_code, name):
         return self.get(country__code=country_code, name=name)
+
+    def choices(self):
+        """Every region as ``(pk, code, name, country code, country name)``, the country
+        named in the active language, in the order a drop-down lists them: by country name,
+        then by name (accents and case ignored). Read as plain values, not an instance each."""
+        language = (get_language() or "en")[:2]
+        local = f"country__name_{language}" if language in ("en", "de") else "country__name_en"
+        rows = self.values_list("pk", "code", "name", "country__code", local, "country__name_en")
+        regions = [
+            (pk, code, name, country_code, country_name or english)
+            for pk, code, name, country_code, country_name, english in rows
+        ]
+        return sorted(regions, key=lambda region: (fold(region[4]), fold(region[2]), region[0]))
 
 
 class Region(models.Model):
