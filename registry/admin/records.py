@@ -256,7 +256,7 @@ class PartnershipAdmin(QuerySetSearchMixin, HistoryAdmin):
     readonly_fields = ["import_run"]
     inlines = [MembershipInline, KindChangeInline, StatusChangeInline, PartnershipEventInline]
     fieldsets = [
-        (None, {"fields": ["kind", "status", "name", "slug"]}),
+        (None, {"fields": ["kind", "status", "name", "other_names", "slug"]}),
         (
             _("Partners"),
             {

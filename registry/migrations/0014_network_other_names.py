@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0011_participation_counted_from_partnerships"),
+        ("registry", "0013_import_uploads"),
     ]
 
     operations = [
