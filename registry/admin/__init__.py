@@ -13,7 +13,9 @@ name, so "koln" and "Cologne" find Köln.
 - ``stale_forms``: a form saved after someone else's save of the same record is refused;
 - ``base``: what every registry admin shares (``HistoryAdmin``), the search mixins;
 - ``list_filters``: the changelists' own filters;
-- ``records``: the admin of each record of the registry; ``accounts``: users and groups.
+- ``records``: the admin of each record of the registry; ``accounts``: users and groups;
+- ``versions``: what each version in a history changed; ``flagging``: "Flag for review" on
+  every record; ``flags``: the list of review flags, for Editors.
 """
 
-from registry.admin import accounts, records  # noqa: F401  # registers the admins
+from registry.admin import accounts, flags, records  # noqa: F401  # registers the admins

@@ -8,7 +8,8 @@ the set-based counting SQL on its own:
 - ``partnerships``: partnerships and networks, members and joint partners, themes and
   associations; ``partnership_queries``: their QuerySet;
 - ``changes``: the dated changes of kind and status, on one abstract base;
-- ``events``, ``sources``, ``imports`` (the import runs, and reverting one);
+- ``events``, ``sources``, ``imports`` (the import runs, and reverting one), ``flags`` (a
+  record flagged for review);
 - ``counting``: the SQL that counts each municipality's partners for rankings and the stored
   count; ``display``: names in the active language, quick URLs and choice labels.
 
@@ -20,6 +21,7 @@ from registry.models.changes import DatedChangeManager, KindChange, StatusChange
 from registry.models.counting import participations_sql
 from registry.models.display import QuickDisplay, name_choices, quick_reverse
 from registry.models.events import Event, EventManager, EventQuerySet
+from registry.models.flags import ReviewFlag, ReviewFlagQuerySet
 from registry.models.imports import ImportRun
 from registry.models.municipality_queries import MunicipalityQuerySet
 from registry.models.partnership_queries import PartnershipQuerySet
@@ -63,6 +65,8 @@ __all__ = [
     "QuickDisplay",
     "Region",
     "RegionManager",
+    "ReviewFlag",
+    "ReviewFlagQuerySet",
     "SlugManager",
     "Source",
     "SourceManager",
