@@ -25,7 +25,7 @@ class ReviewFlagAdmin(RefuseBadAddressMixin, admin.ModelAdmin):
     ]
     list_display_links = ["created_at"]
     list_filter = ["status"]
-    list_select_related = ["content_type", "created_by", "resolved_by"]
+    list_select_related = ["content_type", "created_by", "resolved_by"]  # as for_list()
     search_fields = ["comment"]
     actions = ["mark_resolved"]
     fields = [
@@ -47,8 +47,7 @@ class ReviewFlagAdmin(RefuseBadAddressMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        # The flagged records, one query per kind of record on the page.
-        return super().get_queryset(request).prefetch_related("record")
+        return super().get_queryset(request).for_list()
 
     @admin.display(description=gettext_lazy("record"))
     def flagged_record(self, flag):

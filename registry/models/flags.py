@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +20,23 @@ class ReviewFlagQuerySet(models.QuerySet):
         return self.filter(status=ReviewFlag.Status.OPEN)
 
     def for_list(self):
-        """What the admin's list of flags shows: who flagged and resolved, the record's type."""
-        return self.select_related("content_type", "created_by", "resolved_by")
+        """What the admin's list of flags shows: who flagged and resolved, the record's type,
+        and the flagged records by name: one query for each type of record on the list, with
+        the relations their names read (a partnership's sides, a member's town and
+        partnership)."""
+        from registry.models.partnerships import Membership, Partnership
+
+        return self.select_related("content_type", "created_by", "resolved_by").prefetch_related(
+            GenericPrefetch(
+                "record",
+                [
+                    Partnership.objects.select_related("first", "second"),
+                    Membership.objects.select_related(
+                        "municipality", "partnership__first", "partnership__second"
+                    ),
+                ],
+            )
+        )
 
     def resolve(self, user):
         """Mark the open ones among these resolved by ``user``, now; returns how many."""

@@ -22,7 +22,7 @@ def first_versions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0012_review_flags"),
+        ("registry", "0013_history_without_relation_indexes"),
     ]
 
     operations = [
