@@ -12,6 +12,7 @@ import zlib
 
 from django.contrib.auth.models import Group, Permission
 from django.db import connections, router, transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -107,13 +108,17 @@ def grant_group_permissions(sender, app_config, using, **kwargs):
     """Give the staff groups their permissions on every model of the registry.
 
     The groups are created by a migration; this runs after every ``migrate`` so that a model
-    added later is covered without a migration of its own. Editors may view, add and change;
-    Reviewers may only view. Nobody in these groups may delete.
+    added later is covered without a migration of its own. Editors may view, add and change
+    (resolving a review flag is changing it); Reviewers may view, and add review flags. Nobody
+    in these groups has the permission to delete (Editors may delete what they entered
+    themselves within a day: ``registry.admin.base.HistoryAdmin``).
     """
     permissions = Permission.objects.using(using).filter(content_type__app_label="registry")
     grants = {
         EDITORS: permissions.filter(codename__regex=r"^(view|add|change)_"),
-        REVIEWERS: permissions.filter(codename__startswith="view_"),
+        REVIEWERS: permissions.filter(
+            Q(codename__startswith="view_") | Q(codename="add_reviewflag")
+        ),
     }
     for name, granted in grants.items():
         group = Group.objects.using(using).filter(name=name).first()

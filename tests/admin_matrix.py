@@ -19,6 +19,7 @@ from registry.models import (
     KindChange,
     Membership,
     Region,
+    ReviewFlag,
     Source,
     StatusChange,
     Theme,
@@ -71,9 +72,11 @@ VIEW = (
 )
 
 
-VIEW_ADD_CHANGE = (
+# Editors are offered the delete action, which refuses (a message, the list again) what they
+# did not enter themselves within the day: here, the target.
+VIEW_ADD_CHANGE_DELETE_OWN = (
     (OK, OK, OK, OK, OK, DENIED, OK, OK),
-    (OK, OK, OK, ADDED, CHANGED, DENIED, OK, CHANGED),
+    (OK, OK, "302", ADDED, CHANGED, DENIED, OK, CHANGED),
 )
 
 
@@ -115,10 +118,28 @@ REVERT_IMPORT_RUNS = (
 )
 
 
+# Review flags are made on the flagged record's page ("Flag for review"), not by an add form;
+# Reviewers see them, Editors also resolve them (the changelist has their action, and answers
+# the delete action, which is not theirs, with "No action selected" and the list again).
+VIEW_FLAGS = VIEW_IMPORT_RUNS
+
+
+RESOLVE_FLAGS = (
+    (OK, OK, OK, DENIED, OK, DENIED, OK, NONE),
+    (OK, OK, "302", DENIED, CHANGED, DENIED, OK, NONE),
+)
+
+
+EVERYTHING_BUT_ADDING_FLAGS = (
+    (OK, OK, OK, DENIED, OK, OK, OK, NONE),
+    (OK, OK, DELETED, DENIED, CHANGED, DELETED, OK, NONE),
+)
+
+
 USERS = ["anonymous", "non-staff with every permission", "staff", "reviewer", "editor", "superuser"]
 
 
-def registry_model(*, editors=VIEW_ADD_CHANGE):
+def registry_model(*, editors=VIEW_ADD_CHANGE_DELETE_OWN):
     return {
         "anonymous": EVERYWHERE_LOGIN,
         "non-staff with every permission": EVERYWHERE_LOGIN,
@@ -159,6 +180,14 @@ MATRIX = {
     "registry.Municipality": registry_model(),
     "registry.Partnership": registry_model(),
     "registry.Region": registry_model(),
+    "registry.ReviewFlag": {
+        "anonymous": EVERYWHERE_LOGIN_NO_HISTORY,
+        "non-staff with every permission": EVERYWHERE_LOGIN_NO_HISTORY,
+        "staff": NO_PERMISSION_NO_HISTORY,
+        "reviewer": VIEW_FLAGS,
+        "editor": RESOLVE_FLAGS,
+        "superuser": EVERYTHING_BUT_ADDING_FLAGS,
+    },
     "registry.Source": registry_model(),
     "registry.StatusChange": registry_model(),
     "registry.Theme": registry_model(),
@@ -180,6 +209,7 @@ TEXT_FIELD = {
     "registry.Municipality": "seeking_description",
     "registry.Partnership": "description",
     "registry.Region": "code",
+    "registry.ReviewFlag": "comment",
     "registry.Source": "note",
     "registry.StatusChange": "note",
     "registry.Theme": "name_de",
@@ -220,6 +250,7 @@ def make_record():
         "registry.Municipality": bonn,
         "registry.Partnership": link,
         "registry.Region": region,
+        "registry.ReviewFlag": ReviewFlag.objects.create(record=link, comment="Still in force?"),
         "registry.Source": Source.objects.create(key="koeln", citation="Stadt Köln"),
         "registry.StatusChange": StatusChange.objects.create(
             partnership=link, status="active", date="1952"
@@ -283,6 +314,7 @@ def add_values(label, others):
             "sources": a_source().pk,
         },
         "registry.Region": {"country": others["germany"].pk, "name": "Hessen"},
+        "registry.ReviewFlag": {"comment": "Check the date"},
         "registry.Source": {"key": "new-source", "citation": "A new source"},
         "registry.StatusChange": {
             "partnership": others["link"].pk,
@@ -316,7 +348,8 @@ def payloads(label, target, others, pages):
     """What each POST sends: what would succeed for a superuser, where anything would."""
     admin_client = Client()
     admin_client.force_login(User.objects.get(username="boss"))
-    add = form_data(admin_client.get(pages["add"])) if label != "registry.ImportRun" else {}
+    no_add_form = ("registry.ImportRun", "registry.ReviewFlag")
+    add = form_data(admin_client.get(pages["add"])) if label not in no_add_form else {}
     add.update({name: str(value) for name, value in add_values(label, others).items()})
     change = form_data(admin_client.get(pages["change"]))
     if label == "auth.User":  # a split date and time, which form_data sends whole

@@ -206,10 +206,11 @@ def test_with_natural_primary_keys_a_history_would_follow_the_wrong_record(tmp_p
     call_command("load_record", verbosity=0)
     Municipality.objects.get(slug="koln").save()
     assert list(Municipality.objects.get(slug="koln").history.values_list("name", flat=True)) == [
-        "Köln"
+        "Köln",  # saved
+        "Köln",  # loaded
     ]
     path = tmp_path / "natural.json"
     call_command("dumpdata", "registry", "--natural-foreign", "--natural-primary", output=str(path))
     restore([path])
     koeln = Municipality.objects.get(slug="koln")
-    assert list(koeln.history.values_list("name", flat=True)) != ["Köln"]
+    assert list(koeln.history.values_list("name", flat=True)) != ["Köln", "Köln"]

@@ -233,7 +233,8 @@ def test_load_record_loads_the_whole_record_and_again_changes_nothing(capsys):
     call_command("load_record")
     assert capsys.readouterr().out == (
         "Loaded the historical record; the registry now holds 19 sources, 281 countries, "
-        "179 municipalities, 72 partnerships, 98 events.\n"
+        "179 municipalities, 72 partnerships, 98 events. 568 records got a new version in "
+        "their history.\n"
     )
     first = StringIO()
     call_command("dumpdata", "registry", natural_foreign=True, stdout=first)

@@ -15,7 +15,9 @@ name, so "koln" and "Cologne" find Köln.
 - ``list_filters``: the changelists' own filters;
 - ``records``: the admin of each record of the registry; ``accounts``: users and groups;
 - ``imports``: the import runs, importing a file (dry run, confirmation, progress) and
-  reverting a run after a confirmation listing what goes.
+  reverting a run after a confirmation listing what goes;
+- ``versions``: what each version in a history changed; ``flagging``: "Flag for review" on
+  every record; ``flags``: the list of review flags, for Editors.
 """
 
-from registry.admin import accounts, imports, records  # noqa: F401  # registers the admins
+from registry.admin import accounts, flags, imports, records  # noqa: F401  # registers the admins

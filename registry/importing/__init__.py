@@ -5,9 +5,11 @@ is checked before anything is written; then, in one transaction and after any ot
 has ended (an advisory lock on PostgreSQL, the write lock on SQLite), the rows are matched
 with the registry and, if nothing is wrong (or the good rows are asked for), written with one
 ``COPY`` per table on PostgreSQL and ``executemany`` (one per 10,000 rows) on SQLite, primary
-keys reserved beforehand (no model instances, no per-row signals). An import writes no
-history rows: its :class:`ImportRun` is the record of what it created, and reverting the run
-deletes it; an import that creates nothing records no run.
+keys reserved beforehand (no model instances, no per-row signals). Every record it creates
+gets its first version in the history, naming the run and its user, copied in by the
+database with one statement per model; its :class:`ImportRun` is the record of what it
+created, and reverting the run deletes that (each deleted record gets its "-" version); an
+import that creates nothing records no run.
 
 The modules, in the order the data passes them:
 

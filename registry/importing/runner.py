@@ -3,7 +3,8 @@
 :class:`Import` reads and checks every row of the file first; then, in one transaction and
 after any other import (or revert) has ended, it matches the rows with the registry, and
 writes only if nothing is wrong (or the good rows are asked for), not on a dry run, and only
-if there is something new: the :class:`ImportRun` first, then what the kind of file creates.
+if there is something new: the :class:`ImportRun` first, then what the kind of file creates,
+then the first version in the history of every record created.
 A subclass for each kind of file gives what differs: its columns, its row parser, its plan
 and its writer.
 """
@@ -20,6 +21,7 @@ from registry.caching import data_changed
 from registry.countries import CountryResolver
 from registry.importing.reading import CONTROL_BYTES
 from registry.importing.rows import parse_rows
+from registry.importing.writing import highest_keys, write_first_versions
 from registry.models import ImportRun
 
 
@@ -213,7 +215,9 @@ class Import:
                 already_present=report.already_present,
                 **self.run_counts(report),
             )
+            before = highest_keys()
             self.write(plan, run)
+            write_first_versions(run, before)
             data_changed()
         report.run, report.written = run, True
         return report

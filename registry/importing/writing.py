@@ -6,7 +6,9 @@ per-row checks off (:func:`insert` says how), and ``executemany`` in chunks on S
 :func:`reserve_ids` gives the new rows their primary keys beforehand, so that rows referring
 to them can be written at once. :func:`write_towns` and :func:`write_sources` write the new
 towns (with their regions and slugs) and sources every kind of file may create;
-:func:`analyze` and :func:`wait_for_recounts` come after a bulk write.
+:func:`analyze` and :func:`wait_for_recounts` come after a bulk write;
+:func:`write_first_versions` gives every record an import created its first version in the
+history, in one statement per model.
 """
 
 import hashlib
@@ -16,8 +18,19 @@ import re
 
 from django.db import IntegrityError, connection
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from registry.models import Municipality, Region, Source
+from registry.history import write_versions
+from registry.models import (
+    Event,
+    KindChange,
+    Membership,
+    Municipality,
+    Partnership,
+    Region,
+    Source,
+    StatusChange,
+)
 from registry.signals import PARTNER_COUNT_LOCK
 from registry.text import fold
 
@@ -350,3 +363,61 @@ def wait_for_recounts():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PARTNER_COUNT_LOCK])
+
+
+# What an import may create, and whether its rows carry the run (the others, shared with later
+# imports, do not).
+CREATED = (
+    (Region, False),
+    (Source, False),
+    (Municipality, True),
+    (Partnership, True),
+    (Membership, True),
+    (Event, True),
+    (KindChange, True),
+    (StatusChange, True),
+)
+
+
+def highest_keys():
+    """The highest primary key of each model an import may create, before it writes (one
+    query): every row it writes has a higher one (:func:`reserve_ids`, the sequences)."""
+    quote = connection.ops.quote_name
+    highest = ", ".join(
+        f"(SELECT MAX({quote(model._meta.pk.column)}) FROM {quote(model._meta.db_table)})"  # noqa: S608 (model names)  # nosec B608
+        for model, _ in CREATED
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {highest}")  # nosec B608
+        row = cursor.fetchone()
+    return {model: key or 0 for (model, _), key in zip(CREATED, row, strict=True)}
+
+
+def write_first_versions(run, before):
+    """The first version in the history of every record ``run`` created (``before``: the
+    :func:`highest_keys` before it wrote), with the run as its reason and the run's user as
+    who made it: one ``INSERT ... SELECT`` per model, the rows copied by the database.
+
+    The regions and sources it created carry no run: they are the rows past ``before`` that
+    have no version yet (a record saved meanwhile in the admin has its own). A model whose
+    highest key did not move got no new row, and no statement."""
+    reason = _("Import run #%(pk)s: %(file)s") % {"pk": run.pk, "file": run.file_name}
+    column = connection.ops.quote_name
+    after = highest_keys()
+    for model, carries_run in CREATED:
+        if after[model] == before[model]:
+            continue
+        pk = f"record.{column(model._meta.pk.column)}"
+        if carries_run:
+            where, params = f"{pk} > %s AND record.import_run_id = %s", [before[model], run.pk]
+        else:
+            where, params = f"{pk} > %s", [before[model]]
+        write_versions(
+            model,
+            model.history.model,
+            reason=reason,
+            user_id=run.user_id,
+            where=where,
+            params=params,
+            only_without_history=not carries_run,
+        )

@@ -9,7 +9,7 @@ the set-based counting SQL on its own:
   associations; ``partnership_queries``: their QuerySet;
 - ``changes``: the dated changes of kind and status, on one abstract base;
 - ``events``, ``sources``, ``imports`` (the import runs, reverting one, and the files
-  uploaded in the admin to be imported);
+  uploaded in the admin to be imported), ``flags`` (a record flagged for review);
 - ``counting``: the SQL that counts each municipality's partners for rankings and the stored
   count; ``display``: names in the active language, quick URLs and choice labels.
 
@@ -21,6 +21,7 @@ from registry.models.changes import DatedChangeManager, KindChange, StatusChange
 from registry.models.counting import participations_sql
 from registry.models.display import QuickDisplay, name_choices, quick_reverse
 from registry.models.events import Event, EventManager, EventQuerySet
+from registry.models.flags import ReviewFlag, ReviewFlagQuerySet
 from registry.models.imports import ImportRun, ImportUpload
 from registry.models.municipality_queries import MunicipalityQuerySet
 from registry.models.partnership_queries import PartnershipQuerySet
@@ -65,6 +66,8 @@ __all__ = [
     "QuickDisplay",
     "Region",
     "RegionManager",
+    "ReviewFlag",
+    "ReviewFlagQuerySet",
     "SlugManager",
     "Source",
     "SourceManager",

@@ -99,7 +99,9 @@ class KindChange(DatedChange):
     sources = _sources("kind_changes")
     import_run = _import_run("kind_changes")
 
-    history = HistoricalRecords()
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(no_db_index=["partnership", "recognised_by", "import_run"])
 
     class Meta:
         ordering = ["partnership", "date"]
@@ -129,7 +131,9 @@ class StatusChange(DatedChange):
     sources = _sources("status_changes")
     import_run = _import_run("status_changes")
 
-    history = HistoricalRecords()
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(no_db_index=["partnership", "import_run"])
 
     class Meta:
         ordering = ["partnership", "date"]

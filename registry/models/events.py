@@ -128,7 +128,11 @@ class Event(QuickDisplay, models.Model):
     )
 
     objects = EventManager()
-    history = HistoricalRecords()
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(
+        no_db_index=["partnership", "municipality", "country_at_time", "import_run"]
+    )
 
     class Meta:
         ordering = ["date", "title"]

@@ -222,7 +222,18 @@ class Partnership(QuickDisplay, models.Model):
     )
 
     objects = PartnershipQuerySet.as_manager()
-    history = HistoricalRecords()
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(
+        no_db_index=[
+            "first",
+            "first_country_at_signing",
+            "second",
+            "second_country_at_signing",
+            "continues",
+            "import_run",
+        ]
+    )
 
     class Meta:
         ordering = ["start", "slug"]
@@ -440,7 +451,11 @@ class Membership(QuickDisplay, models.Model):
     )
 
     objects = MembershipManager()
-    history = HistoricalRecords()
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(
+        no_db_index=["partnership", "municipality", "country_at_signing", "import_run"]
+    )
 
     class Meta:
         ordering = ["partnership", "joined", "municipality"]

@@ -148,7 +148,9 @@ class Region(models.Model):
     code = models.CharField(_("ISO 3166-2 code"), max_length=10, blank=True)
 
     objects = RegionManager()
-    history = HistoricalRecords()
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(no_db_index=["country"])
 
     class Meta:
         ordering = ["country", "name"]
@@ -266,7 +268,12 @@ class Municipality(QuickDisplay, models.Model):
     )
 
     objects = MunicipalityQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["name_folded", "partner_count"])
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(
+        excluded_fields=["name_folded", "partner_count"],
+        no_db_index=["country", "region", "parent", "successor", "import_run"],
+    )
 
     class Meta:
         ordering = ["name"]

@@ -27,7 +27,9 @@ class Source(models.Model):
     note = models.TextField(_("note"), blank=True)
 
     objects = SourceManager()
-    history = HistoricalRecords()
+    # Its history is looked up by record only: no index on its relations, which an import's
+    # first versions would fill for nothing (bench/NOTES.md, "History").
+    history = HistoricalRecords(no_db_index=["key"])
 
     class Meta:
         ordering = ["citation"]
