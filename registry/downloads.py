@@ -10,10 +10,12 @@ left alone. A CSV with semicolons (``sep=;``, for a spreadsheet in German) begin
 byte order mark, so that the spreadsheet reads it as UTF-8; its numbers are as in any CSV.
 
 An xlsx sheet holds the CSV's rows and columns: numbers as numbers, true and false as such,
-dates (partial ones such as ``1988`` among them) as ISO text, as in the CSV; and every text as
-a text cell, which no spreadsheet runs as a formula, so it needs no quote: ``=1+1`` arrives as
-the text ``=1+1``. It is written row by row to a temporary file (openpyxl's write-only mode),
-then sent from there: the memory it takes does not grow with the list.
+dates (partial ones such as ``1988`` among them) as ISO text, as in the CSV; an empty CSV cell
+is an empty cell; and every text is a text cell, which no spreadsheet runs as a formula, so it
+needs no quote: ``=1+1`` arrives as the text ``=1+1``. What XML cannot hold (control
+characters other than tab and line breaks) becomes U+FFFD, and a carriage return reads as a
+line break, as XML reads it. It is written row by row to a temporary file (openpyxl's
+write-only mode), then sent from there: the memory it takes does not grow with the list.
 """
 
 import csv
@@ -93,9 +95,12 @@ def json_response(name, as_of, data):
 
 
 def _xlsx_cell(sheet, value):
-    """``value`` for a cell of ``sheet``: text as a text cell, whatever it begins with."""
+    """``value`` for a cell of ``sheet``: text as a text cell, whatever it begins with; no
+    text as an empty cell (which costs nothing to write)."""
     if not isinstance(value, str):
         return value
+    if not value:
+        return None
     value = _NOT_IN_XML.sub("\ufffd", value)
     if value.startswith("=") or value in _XLSX_ERRORS:
         # openpyxl takes such text for a formula or an error value: say it is text.
