@@ -449,12 +449,11 @@ def _event_document(event, subject=True):
     return document
 
 
-def municipality_detail_document(
-    request, municipality, partners, networks, events, alternative_names, **_rest
-):
-    """A town (``for_detail()``) as its page shows it: its names, place, ids, its partners
-    (each partnership with whether it ``counts`` by the counting rule, so that those that do
-    add up to ``partner_count``), networks and events."""
+def municipality_detail_document(request, municipality, partners, networks, events, names):
+    """A town (``for_detail()``) as its page shows it: its place, ids, other ``names``, its
+    ``partners`` (the page's rows: each partnership, whether it ``counts`` by the counting
+    rule, so that those that do add up to ``partner_count``, and the towns on its other side),
+    ``networks`` (with the town's membership) and ``events``."""
     region = municipality.region
     return {
         **_town(municipality),
@@ -481,7 +480,7 @@ def municipality_detail_document(
                 "used_from": name.used_from,
                 "used_until": name.used_until,
             }
-            for name in alternative_names
+            for name in names
         ],
         "partnerships": [
             {

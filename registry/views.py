@@ -437,7 +437,14 @@ def municipality_detail(request, slug):
         )
     context = _municipality_context(municipality)
     if fmt:
-        document = downloads.municipality_detail_document(request, **context)
+        document = downloads.municipality_detail_document(
+            request,
+            municipality,
+            context["partners"],
+            context["networks"],
+            context["events"],
+            context["alternative_names"],
+        )
         return downloads.json_response(
             f"municipality-{municipality.slug}", timezone.localdate(), document
         )
