@@ -1,22 +1,56 @@
-"""Any public list or ranking as CSV or JSON: the same filtered rows as the page, all of them.
+"""Any public list or ranking as CSV, Excel (xlsx) or JSON: the same filtered rows as the
+page, all of them.
 
 Each download names the day its data describes (``as_of``: today, or a ranking's ``on`` day)
-in the file name and in the data (a CSV's last column). A column added later comes at the end
-of its header, so that the columns before it keep their places. A CSV cell that a spreadsheet
-would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
-is neutralised with a leading single quote; numbers are written as numbers and left alone.
+in the file name and in the data (a CSV's or a sheet's last column). A column added later comes
+at the end of its header, so that the columns before it keep their places. A CSV cell that a
+spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return) is neutralised with a leading single quote; numbers are written as numbers and
+left alone. A CSV with semicolons (``sep=;``, for a spreadsheet in German) begins with a UTF-8
+byte order mark, so that the spreadsheet reads it as UTF-8; its numbers are as in any CSV.
+
+An xlsx sheet holds the CSV's rows and columns: numbers as numbers, true and false as such,
+dates (partial ones such as ``1988`` among them) as ISO text, as in the CSV; an empty CSV cell
+is an empty cell; and every text is a text cell, which no spreadsheet runs as a formula, so it
+needs no quote: ``=1+1`` arrives as the text ``=1+1``. What XML cannot hold (control
+characters other than tab and line breaks) becomes U+FFFD, and a carriage return reads as a
+line break, as XML reads it. It is written row by row to a temporary file (openpyxl's
+write-only mode), then sent from there: the memory it takes does not grow with the list.
 """
 
 import csv
 import json
+import re
+import tempfile
+from typing import NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
-FORMATS = ("csv", "json")
+from registry import counting
+
+FORMATS = ("csv", "json", "xlsx")
+# The separators a CSV download may have (``sep=``): the comma, or the semicolon.
+SEPARATORS = (",", ";")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Rows fetched at a time when a download walks a large list.
 CHUNK = 2000
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What XML 1.0, and so an xlsx file, cannot hold: control characters other than tab and line
+# breaks, and the two non-characters U+FFFE and U+FFFF. Each becomes U+FFFD.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Text a spreadsheet cell would take for a formula or an error value unless told it is text.
+_XLSX_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
+
+
+class Format(NamedTuple):
+    """A download asked for: its ``kind`` (one of :data:`FORMATS`) and, for CSV, the
+    ``separator`` between cells."""
+
+    kind: str
+    separator: str = ","
 
 
 def neutralise(value):
@@ -33,13 +67,14 @@ class _Echo:
         return value
 
 
-def csv_response(name, as_of, header, rows):
+def csv_response(name, as_of, header, rows, separator=","):
     """Stream ``rows`` (lists matching ``header``) as ``<name>-<as_of>.csv``, each with a
-    final ``as_of`` column."""
-    writer = csv.writer(_Echo())
+    final ``as_of`` column; with the ``separator`` ``;``, after a byte order mark."""
+    writer = csv.writer(_Echo(), delimiter=separator)
 
     def lines():
-        yield writer.writerow([*header, "as_of"])
+        start = "\ufeff" if separator == ";" else ""
+        yield start + writer.writerow([*header, "as_of"])
         for row in rows:
             yield writer.writerow([neutralise(value) for value in row] + [as_of.isoformat()])
 
@@ -59,11 +94,57 @@ def json_response(name, as_of, data):
     return response
 
 
+def _xlsx_cell(sheet, value):
+    """``value`` for a cell of ``sheet``: text as a text cell, whatever it begins with; no
+    text as an empty cell (which costs nothing to write)."""
+    if not isinstance(value, str):
+        return value
+    if not value:
+        return None
+    value = _NOT_IN_XML.sub("\ufffd", value)
+    if value.startswith("=") or value in _XLSX_ERRORS:
+        # openpyxl takes such text for a formula or an error value: say it is text.
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def xlsx_response(name, as_of, header, rows):
+    """``rows`` (lists matching ``header``) as the one sheet of ``<name>-<as_of>.xlsx``, each
+    with a final ``as_of`` column, the header row frozen."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(name[:31])  # the longest title a sheet may have
+    sheet.freeze_panes = "A2"
+    sheet.append([*header, "as_of"])
+    day = as_of.isoformat()
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row] + [day])
+    # Deleted when closed: FileResponse closes it once it has been sent.
+    file = tempfile.TemporaryFile()
+    workbook.save(file)
+    file.seek(0)
+    return FileResponse(
+        file,
+        as_attachment=True,
+        filename=f"{name}-{day}.xlsx",
+        content_type=XLSX_CONTENT_TYPE,
+    )
+
+
+def table_response(fmt, name, as_of, header, rows):
+    """``rows`` (lists matching ``header``) as the CSV or the xlsx ``fmt`` asks for."""
+    if fmt.kind == "xlsx":
+        return xlsx_response(name, as_of, header, rows)
+    return csv_response(name, as_of, header, rows, fmt.separator)
+
+
 def download(fmt, name, as_of, header, rows, documents=None, key="results"):
-    """The response for ``fmt``: CSV of ``rows``, or JSON of ``documents`` (by default the
-    rows as dicts keyed by ``header``) under ``key`` with their ``count``."""
-    if fmt == "csv":
-        return csv_response(name, as_of, header, rows)
+    """The response for ``fmt`` (a :class:`Format`): CSV or xlsx of ``rows``, or JSON of
+    ``documents`` (by default the rows as dicts keyed by ``header``) under ``key`` with their
+    ``count``."""
+    if fmt.kind in ("csv", "xlsx"):
+        return table_response(fmt, name, as_of, header, rows)
     if documents is None:
         documents = (dict(zip(header, row, strict=True)) for row in rows)
     documents = list(documents)
@@ -98,6 +179,11 @@ def _url(request, obj):
     return request.build_absolute_uri(obj.get_absolute_url())
 
 
+def _ids(municipality):
+    """A town's Wikidata and GeoNames ids as cells: ``""`` and ``None`` where it has none."""
+    return [municipality.wikidata_id, municipality.geonames_id]
+
+
 MUNICIPALITY_HEADER = [
     "slug",
     "name",
@@ -112,6 +198,9 @@ MUNICIPALITY_HEADER = [
     "partners",
     "seeking_partner",
     "url",
+    # Added later, so at the end (see the module's docstring).
+    "wikidata_id",
+    "geonames_id",
 ]
 
 
@@ -131,6 +220,7 @@ def municipality_row(request, municipality):
         municipality.partner_count,
         municipality.seeking_partner,
         _url(request, municipality),
+        *_ids(municipality),
     ]
 
 
@@ -160,6 +250,10 @@ PARTNERSHIP_HEADER = [
     # Added later, so at the end (see the module's docstring).
     "official_since",
     "official_since_precision",
+    "first_wikidata_id",
+    "first_geonames_id",
+    "second_wikidata_id",
+    "second_geonames_id",
 ]
 
 
@@ -198,6 +292,8 @@ def partnership_row(request, partnership):
         _url(request, partnership),
         _text(partnership.official_since),
         _text(partnership.official_since and partnership.official_since.precision),
+        *_ids(partnership.first),
+        *_ids(partnership.second),
     ]
 
 
@@ -205,14 +301,21 @@ def _country(country):
     return {"code": country.code, "name": country.name} if country else None
 
 
+def _town(municipality):
+    """A town as a partnership's, a network's or a town's page names it in JSON."""
+    return {
+        "slug": municipality.slug,
+        "name": municipality.name,
+        "country": _country(municipality.country),
+        "wikidata_id": municipality.wikidata_id or None,
+        "geonames_id": municipality.geonames_id,
+    }
+
+
 def member_document(role, municipality, name_at_signing, country_at_signing, joined, left):
     return {
         "role": role,
-        "municipality": {
-            "slug": municipality.slug,
-            "name": municipality.name,
-            "country": _country(municipality.country),
-        },
+        "municipality": _town(municipality),
         "name_at_signing": name_at_signing or None,
         "country_at_signing": _country(country_at_signing),
         "joined": date(joined),
@@ -324,6 +427,110 @@ def partnership_detail_document(request, partnership):
     return document
 
 
+def _event_document(event, subject=True):
+    """An event as a town's or a network's page shows it (its sources are on its
+    partnership's page); with ``subject``, what it is about: a partnership or a town."""
+    document = {
+        "kind": event.kind,
+        "award": event.award or None,
+        "title": event.title,
+        "date": date(event.date),
+        "place": event.place or None,
+        "participants": event.participants or None,
+        "description": event.description or None,
+    }
+    if subject:
+        document["partnership"] = (
+            {"id": event.partnership_id, "name": str(event.partnership)}
+            if event.partnership_id
+            else None
+        )
+        document["municipality"] = event.municipality.slug if event.municipality_id else None
+    return document
+
+
+def municipality_detail_document(request, municipality, partners, networks, events, names):
+    """A town (``for_detail()``) as its page shows it: its place, ids, other ``names``, its
+    ``partners`` (the page's rows: each partnership, whether it ``counts`` by the counting
+    rule, so that those that do add up to ``partner_count``, and the towns on its other side),
+    ``networks`` (with the town's membership) and ``events``."""
+    region = municipality.region
+    return {
+        **_town(municipality),
+        "url": _url(request, municipality),
+        "kind": municipality.kind,
+        "region": {"code": region.code or None, "name": region.name} if region else None,
+        "latitude": _number(municipality.latitude),
+        "longitude": _number(municipality.longitude),
+        "population": municipality.population,
+        "partner_count": municipality.partner_count,
+        "seeking_partner": municipality.seeking_partner,
+        "seeking_description": municipality.seeking_description or None,
+        "website": municipality.website or None,
+        "part_of": _town(municipality.parent) if municipality.parent else None,
+        "parts": [_town(part) for part in municipality.parts.all()],
+        "merged_into": _town(municipality.successor) if municipality.successor else None,
+        "merged": date(municipality.merged),
+        "merged_from": [_town(town) for town in municipality.predecessors.all()],
+        "alternative_names": [
+            {
+                "name": name.name,
+                "kind": name.kind,
+                "language": name.language or None,
+                "used_from": name.used_from,
+                "used_until": name.used_until,
+            }
+            for name in names
+        ],
+        "partnerships": [
+            {
+                "id": row["partnership"].pk,
+                "slug": row["partnership"].slug,
+                "url": _url(request, row["partnership"]),
+                "kind": row["partnership"].kind,
+                "status": row["partnership"].status,
+                "counts": counting.counts(row["partnership"].kind, row["partnership"].status),
+                "start": date(row["partnership"].start),
+                "official_since": date(row["partnership"].official_since),
+                "end": date(row["partnership"].end),
+                "partners": [_town(other) for other in row["others"]],
+                "distance_km": row["distance"],
+            }
+            for row in partners
+        ],
+        "networks": [
+            {
+                "slug": row["network"].slug,
+                "name": row["network"].name,
+                "url": _url(request, row["network"]),
+                "joined": date(row["membership"].joined),
+                "left": date(row["membership"].left),
+            }
+            for row in networks
+        ],
+        "events": [_event_document(event) for event in events],
+        "sources": [source_document(source) for source in municipality.sources.all()],
+    }
+
+
+def network_detail_document(request, network):
+    """A network (``for_network_detail()``) as its page shows it: its members with their
+    dates, events and sources."""
+    return {
+        "slug": network.slug,
+        "name": network.name,
+        "url": _url(request, network),
+        "kind": network.kind,
+        "status": network.status,
+        "start": date(network.start),
+        "end": date(network.end),
+        "description": network.description or None,
+        "members": members(network),
+        "events": [_event_document(event, subject=False) for event in network.events.all()],
+        "sources": [source_document(source) for source in network.sources.all()],
+    }
+
+
 NETWORK_HEADER = ["slug", "name", "members", "start", "start_precision", "status", "url"]
 
 
@@ -339,7 +546,18 @@ def network_row(request, network):
     ]
 
 
-RANKING_HEADER = ["rank", "slug", "name", "country_code", "country", "partners", "url"]
+RANKING_HEADER = [
+    "rank",
+    "slug",
+    "name",
+    "country_code",
+    "country",
+    "partners",
+    "url",
+    # Added later, so at the end (see the module's docstring).
+    "wikidata_id",
+    "geonames_id",
+]
 
 
 def ranking_row(request, municipality):
@@ -351,6 +569,7 @@ def ranking_row(request, municipality):
         municipality.country.name,
         municipality.partners,
         _url(request, municipality),
+        *_ids(municipality),
     ]
 
 
@@ -382,6 +601,10 @@ AWARD_HEADER = [
     "laureate_url",
     "country_at_the_time_code",
     "country_at_the_time",
+    # Added later, so at the end (see the module's docstring): the laureate town's ids, empty
+    # where a partnership is the laureate.
+    "laureate_wikidata_id",
+    "laureate_geonames_id",
 ]
 
 
@@ -396,4 +619,5 @@ def award_row(request, event):
         _url(request, laureate),
         country.code if country else "",
         country.name if country else "",
+        *(_ids(event.municipality) if event.partnership is None else ["", None]),
     ]

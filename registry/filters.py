@@ -314,8 +314,9 @@ def _country_name():
 
 
 class BaseFilterSet(filters.FilterSet):
-    # What a list takes besides its filters: a download, a page of it.
-    other_parameters = ("format", "page")
+    # What a list takes besides its filters: a download (``format``, and ``sep`` for a CSV:
+    # registry.views.DOWNLOAD_PARAMETERS), a page of it.
+    other_parameters = ("format", "sep", "page")
 
     def get_form_class(self):
         """The form, its plain drop-down lists written by

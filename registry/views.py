@@ -2,8 +2,9 @@
 
 Every page answers GET and HEAD only (any other method: 405 with ``Allow``). Every list and
 ranking takes its filters from ``registry.filters``; an invalid parameter gets the page with a
-message and status 400. ``?format=csv`` and ``?format=json`` give the same
-filtered rows as a download (``registry.downloads``).
+message and status 400. ``?format=csv`` (``&sep=;`` for semicolons), ``?format=xlsx`` and
+``?format=json`` give the same filtered rows as a download (``registry.downloads``); a
+partnership's, a town's and a network's page give ``?format=json``.
 """
 
 import math
@@ -51,12 +52,18 @@ class Invalid(Exception):
         self.messages = messages
 
 
+# The parameters of a download, read by _format alone: ``format`` and, for CSV, ``sep``.
+DOWNLOAD_PARAMETERS = ("format", "sep")
+
+
 def _format(request, allowed=downloads.FORMATS):
-    """The asked-for download format, or ``None`` for the page."""
+    """The asked-for download (a ``downloads.Format``), or ``None`` for the page.
+
+    ``format`` is one of ``allowed``; ``sep`` (a CSV's separator: ``,``, the default, or
+    ``;``) only comes with ``format=csv``."""
     value = request.GET.get("format", "")
-    if value in ("", "html"):
-        return None
-    if value not in allowed:
+    separator = request.GET.get("sep", "")
+    if value not in ("", "html") and value not in allowed:
         choices = ", ".join(allowed)
         raise Invalid(
             [
@@ -67,7 +74,21 @@ def _format(request, allowed=downloads.FORMATS):
                 )
             ]
         )
-    return value
+    if separator and value != "csv":
+        raise Invalid([("", _("A separator (sep) is only for a CSV download (format=csv)."))])
+    if separator and separator not in downloads.SEPARATORS:
+        raise Invalid(
+            [
+                (
+                    "",
+                    _("“%(value)s” is not a separator of a CSV download; choose , or ;.")
+                    % {"value": separator},
+                )
+            ]
+        )
+    if value in ("", "html"):
+        return None
+    return downloads.Format(value, separator or ",")
 
 
 def takes(*names):
@@ -178,9 +199,23 @@ def _page(
     row with the list's ``list_total``."""
     count_key = _reading(request, filterset)
     paginator = _Paginator(queryset, size, count_key, counts_itself)
-    number = request.GET.get("page") or "1"
+    page = _page_of(paginator, request.GET.get("page") or "1")
+
+    def rows():
+        listed = list(page.object_list)
+        return prepare(listed, page.number) if prepare else listed
+
+    if cache_rows:
+        page.object_list = caching.get_or_compute("rows", rows, *count_key, page.number)
+    elif prepare:
+        page.object_list = rows()
+    return page
+
+
+def _page_of(paginator, number):
+    """Page ``number`` (as asked for) of ``paginator``; a number it has not: ``Invalid``."""
     try:
-        page = paginator.page(number)
+        return paginator.page(number)
     except PageNotAnInteger:
         message = _("“%(value)s” is not a page number.") % {"value": number}
     except EmptyPage:
@@ -189,17 +224,6 @@ def _page(
             "There is no page %(value)s: the list has %(pages)d pages.",
             paginator.num_pages,
         ) % {"value": number, "pages": paginator.num_pages}
-    else:
-
-        def rows():
-            listed = list(page.object_list)
-            return prepare(listed, page.number) if prepare else listed
-
-        if cache_rows:
-            page.object_list = caching.get_or_compute("rows", rows, *count_key, page.number)
-        elif prepare:
-            page.object_list = rows()
-        return page
     raise Invalid([(_("Page"), message)])
 
 
@@ -422,10 +446,36 @@ def _other_side(municipality, partnership):
 
 
 @require_safe
-@takes()
+@takes("format")
 @caching.cached_page
 def municipality_detail(request, slug):
+    """A town's page, or with ``format=json`` the same as a download."""
     municipality = get_object_or_404(Municipality.objects.for_detail(), slug=slug)
+    template = "registry/municipality_detail.html"
+    try:
+        fmt = _format(request, allowed=("json",))
+    except Invalid as error:
+        return render(
+            request, template, {"municipality": municipality, "errors": error.messages}, status=400
+        )
+    context = _municipality_context(municipality)
+    if fmt:
+        document = downloads.municipality_detail_document(
+            request,
+            municipality,
+            context["partners"],
+            context["networks"],
+            context["events"],
+            context["alternative_names"],
+        )
+        return downloads.json_response(
+            f"municipality-{municipality.slug}", timezone.localdate(), document
+        )
+    return render(request, template, {**context, "errors": []})
+
+
+def _municipality_context(municipality):
+    """What a town's page shows: its partners, networks, events, awards and other names."""
     partners, networks = [], []
     partnerships = list(
         Partnership.objects.involving(municipality).for_partners().with_official_since()
@@ -458,7 +508,7 @@ def municipality_detail(request, slug):
     for event in events:
         if event.partnership_id in read:
             event.partnership = read[event.partnership_id]
-    context = {
+    return {
         "municipality": municipality,
         "partners": partners,
         "networks": networks,
@@ -466,7 +516,6 @@ def municipality_detail(request, slug):
         "awards": [event for event in events if event.kind == Event.Kind.AWARD],
         "alternative_names": municipality.alternative_names.all(),
     }
-    return render(request, "registry/municipality_detail.html", context)
 
 
 # Partnerships
@@ -482,9 +531,10 @@ def partnership_list(request):
     def make_download(fmt, queryset):
         queryset = queryset.for_download()
         as_of = timezone.localdate()
-        if fmt == "csv":
+        if fmt.kind != "json":
             rows = (downloads.partnership_row(request, p) for p in downloads.iterate(queryset))
-            return downloads.csv_response("partnerships", as_of, downloads.PARTNERSHIP_HEADER, rows)
+            header = downloads.PARTNERSHIP_HEADER
+            return downloads.table_response(fmt, "partnerships", as_of, header, rows)
         documents = (downloads.partnership_document(request, p) for p in queryset)
         return downloads.download(fmt, "partnerships", as_of, [], [], documents=documents)
 
@@ -579,17 +629,27 @@ def network_list(request):
 
 
 @require_safe
-@takes()
+@takes("format")
 @caching.cached_page
 def network_detail(request, slug):
+    """A network's page, or with ``format=json`` the same as a download."""
     network = get_object_or_404(Partnership.objects.for_network_detail(), slug=slug)
+    template = "registry/network_detail.html"
+    try:
+        fmt = _format(request, allowed=("json",))
+    except Invalid as error:
+        return render(request, template, {"network": network, "errors": error.messages}, status=400)
+    if fmt:
+        document = downloads.network_detail_document(request, network)
+        return downloads.json_response(f"network-{network.slug}", timezone.localdate(), document)
     context = {
         "network": network,
         "memberships": network.memberships.all(),
         "events": network.events.all(),
         "sources": network.sources.all(),
+        "errors": [],
     }
-    return render(request, "registry/network_detail.html", context)
+    return render(request, template, context)
 
 
 # Rankings
@@ -666,17 +726,19 @@ def ranking(request):
 
 
 def _country_tables():
-    """Countries by partnerships in force, and the most frequent pairs of countries."""
+    """Countries by partnerships in force, and every pair of countries, the most frequent
+    first."""
     partnerships = Partnership.objects.bilateral().counted()
-    countries, pairs = Country.objects.partnership_tables(partnerships)
-    pairs = pairs[: TOP * 2]
-    return countries, pairs
+    return Country.objects.partnership_tables(partnerships)
 
 
 @require_safe
-@takes("format", "table")
+@takes(*DOWNLOAD_PARAMETERS, "table", "page")
 @caching.cached_page
 def country_ranking(request):
+    """The countries, and the pairs of countries a page at a time (``page=``: a list in
+    memory, read in one go with the countries and cached with them); each table whole as a
+    download (``table=countries`` or ``pairs``; JSON has both)."""
     context = {}
     try:
         fmt = _format(request)
@@ -691,17 +753,21 @@ def country_ranking(request):
                     )
                 ]
             )
+        countries, pairs = caching.get_or_compute("country_ranking", _country_tables)
+        if not fmt:
+            page = _page_of(Paginator(pairs, PAGE_SIZE), request.GET.get("page") or "1")
     except Invalid as error:
         return _invalid(request, "registry/country_ranking.html", context, error)
-    countries, pairs = caching.get_or_compute("country_ranking", _country_tables)
     as_of = timezone.localdate()
-    if fmt == "csv":
+    if fmt and fmt.kind != "json":
         if table == "pairs":
-            rows = [downloads.pair_row(pair) for pair in pairs]
-            return downloads.csv_response("country-pairs", as_of, downloads.PAIR_HEADER, rows)
-        rows = (downloads.country_row(country) for country in countries)
-        return downloads.csv_response("countries", as_of, downloads.COUNTRY_HEADER, rows)
-    if fmt == "json":
+            rows = (downloads.pair_row(pair) for pair in pairs)
+            name, header = "country-pairs", downloads.PAIR_HEADER
+        else:
+            rows = (downloads.country_row(country) for country in countries)
+            name, header = "countries", downloads.COUNTRY_HEADER
+        return downloads.table_response(fmt, name, as_of, header, rows)
+    if fmt:
         return downloads.json_response(
             "countries",
             as_of,
@@ -716,7 +782,7 @@ def country_ranking(request):
                 ],
             },
         )
-    context = {"countries": countries, "pairs": pairs, "errors": []}
+    context = {"countries": countries, "page": page, "pair_total": len(pairs), "errors": []}
     return render(request, "registry/country_ranking.html", context)
 
 

@@ -104,7 +104,7 @@ def test_municipality_filters(client, towns, query, expected):
         ("page=abc", ["Page: “abc” is not a page number."]),
         ("page=2", ["Page: There is no page 2: the list has 1 page."]),
         ("page=0", ["Page: There is no page 0: the list has 1 page."]),
-        ("format=pdf", ["“pdf” is not a download format; choose csv, json."]),
+        ("format=pdf", ["“pdf” is not a download format; choose csv, json, xlsx."]),
     ],
 )
 def test_municipality_list_refuses_invalid_parameters(client, towns, query, messages):

@@ -17,10 +17,12 @@ message.
 import csv
 import io
 import json
+import re
 from html import escape
 from html.parser import HTMLParser
 from urllib.parse import quote, quote_from_bytes
 
+import openpyxl
 import pytest
 from admin_pages import form_data, form_errors
 from conftest import country, municipality, network, partnership
@@ -28,7 +30,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from registry.downloads import neutralise
+from registry.downloads import XLSX_CONTENT_TYPE, neutralise
 from registry.models import (
     AlternativeName,
     Event,
@@ -133,10 +135,11 @@ VALID = {
     "level": [*Event.Award.values, "prize"],
     "sort": SORTS,
     "page": ["1", "2", "-1", "0", "last", "1.0", "2.5", "99999999999999999999"],
-    "format": ["csv", "json", "html", "", "CSV", "xml", "csv\x00"],
+    "format": ["csv", "json", "xlsx", "html", "", "CSV", "xml", "csv\x00"],
+    "sep": [",", ";", "", "|", ";;"],
     "table": ["countries", "pairs", "both"],
 }
-LIST_PARAMS = ["sort", "page", "format"]
+LIST_PARAMS = ["sort", "page", "format", "sep"]
 URLS = {
     "/": [],
     "/municipalities/": [
@@ -148,7 +151,7 @@ URLS = {
         "has_partners",
         *LIST_PARAMS,
     ],
-    "/municipalities/koln/": [],
+    "/municipalities/koln/": ["format"],
     "/partnerships/": [
         "q",
         "kind",
@@ -166,9 +169,9 @@ URLS = {
     ],
     "/partnerships/{twinning}/": ["format"],
     "/networks/": ["q", "country", *LIST_PARAMS],
-    "/networks/die-hanse/": [],
+    "/networks/die-hanse/": ["format"],
     "/rankings/": ["country", "region", "kind", "status", "domestic", "on", *LIST_PARAMS],
-    "/rankings/countries/": ["format", "table"],
+    "/rankings/countries/": ["format", "sep", "table", "page"],
     "/awards/": ["level", "country", *LIST_PARAMS],
     "/statistics/": [],
 }
@@ -198,20 +201,33 @@ def injected(html):
     return parsed.injected
 
 
-def body(response):
+def content(response):
     if response.streaming:
-        return b"".join(response.streaming_content).decode()
-    return response.content.decode()
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def body(response):
+    return content(response).decode()
 
 
 def check(response, url):
     """A page or download as bad input may leave it: the right status, nothing injected, a
     download that parses."""
-    text = body(response)
     content_type = response["Content-Type"]
+    if content_type == XLSX_CONTENT_TYPE:
+        assert response.status_code == 200
+        [sheet] = openpyxl.load_workbook(io.BytesIO(content(response))).worksheets
+        rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+        assert rows[0][-1] == "as_of"
+        assert {len(row) for row in rows} == {len(rows[0])}
+        return ""
+    text = body(response)
     if content_type == "text/csv; charset=utf-8":
         assert response.status_code == 200
-        rows = list(csv.reader(io.StringIO(text)))
+        # A CSV with semicolons (sep=;) begins with a byte order mark.
+        delimiter = ";" if text.startswith("\ufeff") else ","
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter))
         assert rows[0][-1] == "as_of"
         assert {len(row) for row in rows} == {len(rows[0])}
     elif content_type == "application/json; charset=utf-8":
@@ -353,6 +369,23 @@ def cells(client, url):
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def sheet_rows(client, url):
+    """The rows of an xlsx download under their header, as dicts."""
+    response = client.get(url)
+    assert (response.status_code, response["Content-Type"]) == (200, XLSX_CONTENT_TYPE), url
+    [sheet] = openpyxl.load_workbook(io.BytesIO(content(response))).worksheets
+    header, *rows = ([cell.value for cell in row] for row in sheet.iter_rows())
+    assert header[-1] == "as_of", url
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def in_a_sheet(text):
+    """``text`` as a sheet gives it back: what XML cannot hold replaced, its carriage returns
+    read as line breaks (as XML reads them), no text as an empty cell."""
+    text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "\ufffd", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n") or None
+
+
 @FUZZ_SLOW
 @given(name=NAMES, other=NAMES)
 def test_names_are_escaped_on_every_page_and_exact_in_every_download(client, db, name, other):
@@ -431,6 +464,28 @@ def test_names_are_escaped_on_every_page_and_exact_in_every_download(client, db,
         assert row["name"] == neutralise(name)
         (row,) = cells(client, "/awards/?format=csv")
         assert (row["title"], row["laureate"]) == (neutralise(name), neutralise(pair))
+
+        # In a sheet every text is a text cell: no quote before a formula.
+        rows = sheet_rows(client, "/municipalities/?format=xlsx")
+        assert sorted(row["name"] or "" for row in rows) == sorted(
+            in_a_sheet(text) or "" for text in (name, other)
+        )
+        (row,) = sheet_rows(client, "/partnerships/?format=xlsx")
+        assert [row[key] for key in ("name", "first", "second")] == [
+            in_a_sheet(pair),
+            in_a_sheet(name),
+            in_a_sheet(other),
+        ]
+        (row,) = sheet_rows(client, "/awards/?format=xlsx")
+        assert (row["title"], row["laureate"]) == (in_a_sheet(name), in_a_sheet(pair))
+
+        page = document(client, f"{town.get_absolute_url()}?format=json")
+        assert page["name"] == name
+        assert [n["name"] for n in page["alternative_names"]] == [other]
+        assert [p["partners"][0]["name"] for p in page["partnerships"]] == [other]
+        assert [e["title"] for e in page["events"]] == [other, name]
+        page = document(client, f"{hanse.get_absolute_url()}?format=json")
+        assert (page["name"], page["description"]) == (name, other or None)
         transaction.set_rollback(True)
 
 

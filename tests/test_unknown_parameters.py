@@ -18,14 +18,14 @@ def record():
 
 
 LISTS = {
-    "/municipalities/": "q, country, kind, region, seeking, has_partners, sort, format, page",
+    "/municipalities/": "q, country, kind, region, seeking, has_partners, sort, format, sep, page",
     "/partnerships/": (
         "q, kind, status, country, region, partner_country, country_pair, founded_from, "
-        "founded_to, municipality, theme, at_signing, sort, format, page"
+        "founded_to, municipality, theme, at_signing, sort, format, sep, page"
     ),
-    "/networks/": "q, country, sort, format, page",
-    "/rankings/": "country, region, kind, status, domestic, on, sort, format, page",
-    "/awards/": "level, country, sort, format, page",
+    "/networks/": "q, country, sort, format, sep, page",
+    "/rankings/": "country, region, kind, status, domestic, on, sort, format, sep, page",
+    "/awards/": "level, country, sort, format, sep, page",
 }
 
 
@@ -45,8 +45,8 @@ def test_each_unknown_parameter_is_named_once_beside_other_messages(client, reco
     assert response.status_code == 400
     assert errors(response) == [
         "Country of a member: There is no country with the code “QQ”.",
-        "This page has no parameter “utm_source”; it takes: q, country, sort, format, page.",
-        "This page has no parameter “ref”; it takes: q, country, sort, format, page.",
+        "This page has no parameter “utm_source”; it takes: q, country, sort, format, sep, page.",
+        "This page has no parameter “ref”; it takes: q, country, sort, format, sep, page.",
     ]
 
 
@@ -65,10 +65,10 @@ def test_known_parameters_still_work_empty_or_repeated(client, record):
     [
         ("/", "it takes none"),
         ("/statistics/", "it takes none"),
-        ("/municipalities/koln/", "it takes none"),
-        ("/networks/neue-hanse/", "it takes none"),
+        ("/municipalities/koln/", "it takes: format"),
+        ("/networks/neue-hanse/", "it takes: format"),
         ("/partnerships/{pk}/", "it takes: format"),
-        ("/rankings/countries/", "it takes: format, table"),
+        ("/rankings/countries/", "it takes: format, sep, table, page"),
     ],
 )
 def test_a_page_without_filters_refuses_a_parameter_it_does_not_take(client, record, url, takes):
@@ -88,7 +88,7 @@ def test_the_refusal_is_in_german_too(client, record):
     assert errors(response) == ["Diese Seite hat keinen Parameter „page“; sie nimmt keine."]
     response = client.get("/networks/?region=DE-BY", headers={"accept-language": "de"})
     assert errors(response) == [
-        "Diese Seite hat keinen Parameter „region“; sie nimmt: q, country, sort, format, page."
+        "Diese Seite hat keinen Parameter „region“; sie nimmt: q, country, sort, format, sep, page."
     ]
 
 
@@ -98,4 +98,6 @@ def test_a_download_of_a_page_with_an_unknown_parameter_is_refused(client, recor
     assert errors(response) == ["This page has no parameter “as_of”; it takes: format."]
     response = client.get("/rankings/countries/?format=csv&table=pairs&limit=100")
     assert response.status_code == 400
-    assert errors(response) == ["This page has no parameter “limit”; it takes: format, table."]
+    assert errors(response) == [
+        "This page has no parameter “limit”; it takes: format, sep, table, page."
+    ]

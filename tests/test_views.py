@@ -229,7 +229,7 @@ def test_every_page_of_the_ranking_gives_dense_ranks_as_the_download_does(
         ),
         ("page=two", "Page: “two” is not a page number."),
         ("page=9", "Page: There is no page 9: the list has 1 page."),
-        ("format=xlsx", "“xlsx” is not a download format; choose csv, json."),
+        ("format=ods", "“ods” is not a download format; choose csv, json, xlsx."),
     ],
 )
 def test_ranking_with_an_invalid_parameter_says_so_with_400(client, query, message):

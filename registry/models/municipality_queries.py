@@ -38,11 +38,20 @@ class MunicipalityQuerySet(models.QuerySet):
         return self.select_related("country", "region")
 
     def ranking_columns(self):
-        """Only what a ranking shows (name, slug, country)."""
+        """Only what a ranking shows (name, slug, country) and its download adds (the
+        Wikidata and GeoNames ids)."""
         return (
             self.select_related(None)
             .select_related("country")
-            .only("name", "slug", "country__code", "country__name_en", "country__name_de")
+            .only(
+                "name",
+                "slug",
+                "wikidata_id",
+                "geonames_id",
+                "country__code",
+                "country__name_en",
+                "country__name_de",
+            )
         )
 
     def ranked(self):
