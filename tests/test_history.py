@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 from admin_pages import form_data, page_messages, table
-from conftest import municipality, partnership, staff_user
+from conftest import municipality, sourced_partnership, staff_user
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -231,7 +231,7 @@ def test_the_changes_show_labels_of_choices_names_of_records_and_dates_as_writte
     editor_client,
 ):
     koeln = municipality("Köln", slug="koln")
-    record = partnership(koeln, municipality("Liverpool", "GB"), start="1952")
+    record = sourced_partnership(koeln, municipality("Liverpool", "GB"), start="1952")
     change(
         editor_client,
         record,
@@ -289,7 +289,7 @@ def test_the_last_version_of_a_page_is_compared_with_the_first_of_the_next(
 def test_the_history_page_takes_the_same_queries_however_many_versions(
     superuser, client, django_assert_num_queries, edits
 ):
-    record = partnership(municipality("Köln"), municipality("Liverpool", "GB"))
+    record = sourced_partnership(municipality("Köln"), municipality("Liverpool", "GB"))
     for n in range(edits):
         record.second = municipality(f"Town {n}", "FR")
         record.save()

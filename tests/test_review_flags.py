@@ -5,7 +5,7 @@ import re
 
 import pytest
 from admin_pages import form_data, page_messages, table
-from conftest import municipality, partnership, staff_user
+from conftest import municipality, sourced_partnership, staff_user
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
@@ -33,7 +33,7 @@ def when(moment):
 
 @pytest.fixture
 def link():
-    return partnership(municipality("Köln"), municipality("Liverpool", "GB"), start="1952")
+    return sourced_partnership(municipality("Köln"), municipality("Liverpool", "GB"), start="1952")
 
 
 def test_a_reviewers_change_form_has_the_button_flag_for_review(reviewer_client, link):
@@ -97,7 +97,7 @@ def test_the_flag_page_of_a_record_that_is_not_there_is_a_404(reviewer_client, l
 
 
 def test_the_change_form_lists_only_the_records_open_flags(editor_client, superuser, link):
-    other = partnership(municipality("Bonn"), municipality("Oxford", "GB"))
+    other = sourced_partnership(municipality("Bonn"), municipality("Oxford", "GB"))
     open_flag = ReviewFlag.objects.create(
         record=link, comment="Still in force?", created_by=superuser
     )
@@ -220,7 +220,10 @@ def test_the_list_of_flags_takes_the_same_queries_however_many(
 ):
     flags(
         reviewer,
-        *[partnership(municipality(f"A{n}"), municipality(f"B{n}", "FR")) for n in range(count)],
+        *[
+            sourced_partnership(municipality(f"A{n}"), municipality(f"B{n}", "FR"))
+            for n in range(count)
+        ],
     )
     flags(reviewer, *[municipality(f"Town {n}") for n in range(count)])
     editor_client.get(FLAGS)  # the content types, cached from then on
