@@ -807,7 +807,7 @@ def test_history_page_lists_the_change_with_the_user(editor_client, editor):
             "",  # no reason was given
             "End: — → 1990 Status: active → ended",
         ],
-        ["Köln – Liverpool", "Created", "None", "", "created"],
+        ["Köln – Liverpool", "Created", "—", "", "created"],
     ]
     assert [row[1] for row in shown] == [
         "Date/time",

@@ -207,7 +207,7 @@ def test_keighley_edited_in_the_admin_is_reverted_to_its_first_version(editor_cl
             "",
             "Local name: Keighley → Keighley (West Yorkshire) Population: — → 51429",
         ],
-        ["Keighley", "Created", "None", LOADED, "created"],
+        ["Keighley", "Created", "—", LOADED, "created"],
     ]
     first = keighley.history.earliest()
     url = f"{history_url(keighley)}{first.history_id}/"
