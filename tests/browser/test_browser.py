@@ -109,7 +109,7 @@ def test_language_switcher_turns_the_site_german(open_browser, screenshot):
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_role("heading", level=1)).to_have_text("Gemeinden nach Zahl der Partner")
     assert page.locator("#ranking thead th").all_inner_texts() == [
-        "Rang",
+        "Rang ▲",  # the order it is sorted by, with its arrow
         "Gemeinde",
         "Land",
         "Partner",
