@@ -43,6 +43,8 @@ REFERENCE_MODELS = ("registry.Country", "registry.Region", "registry.Theme")
 # An import creates regions in bulk, past the signals: the run it records (saved when it
 # starts and when it is reverted) stands for them.
 REFERENCE_SENDERS = (*REFERENCE_MODELS, "registry.ImportRun")
+# Kept for staff only, never on a public page: a visitor's report keeps every cached page.
+PRIVATE_MODELS = ("registry.CorrectionReport",)
 TIMEOUT = 60 * 60 * 24
 _MISSING = object()
 
@@ -220,7 +222,7 @@ def _relation_changed(sender, action, model, using=None, **kwargs):
 def connect():
     """Replace the data version on every save, delete and m2m change of a registry model."""
     for model in apps.get_app_config("registry").get_models():
-        if model.__name__.startswith("Historical"):
+        if model.__name__.startswith("Historical") or model._meta.label in PRIVATE_MODELS:
             continue
         uid = f"registry.caching:{model._meta.label}"
         post_save.connect(_model_changed, sender=model, dispatch_uid=uid)

@@ -14,6 +14,7 @@ from django.test import Client
 from registry.models import (
     AlternativeName,
     Association,
+    CorrectionReport,
     Event,
     ImportRun,
     KindChange,
@@ -136,6 +137,14 @@ EVERYTHING_BUT_ADDING_FLAGS = (
 )
 
 
+# Corrections are reported on the public site, not added in the admin; Reviewers see them,
+# Editors set their status and note (the changelist offers them no action).
+HANDLE_CORRECTIONS = (
+    (OK, OK, OK, DENIED, OK, DENIED, OK, NONE),
+    (OK, OK, OK, DENIED, CHANGED, DENIED, OK, NONE),
+)
+
+
 USERS = ["anonymous", "non-staff with every permission", "staff", "reviewer", "editor", "superuser"]
 
 
@@ -165,6 +174,14 @@ MATRIX = {
     "auth.User": AUTH_MODEL,
     "registry.AlternativeName": registry_model(),
     "registry.Association": registry_model(),
+    "registry.CorrectionReport": {
+        "anonymous": EVERYWHERE_LOGIN_NO_HISTORY,
+        "non-staff with every permission": EVERYWHERE_LOGIN_NO_HISTORY,
+        "staff": NO_PERMISSION_NO_HISTORY,
+        "reviewer": VIEW_FLAGS,
+        "editor": HANDLE_CORRECTIONS,
+        "superuser": EVERYTHING_BUT_ADDING_FLAGS,
+    },
     "registry.Country": registry_model(),
     "registry.Event": registry_model(),
     "registry.ImportRun": {
@@ -201,6 +218,7 @@ TEXT_FIELD = {
     "auth.User": "first_name",
     "registry.AlternativeName": "language",
     "registry.Association": "name",
+    "registry.CorrectionReport": "staff_note",
     "registry.Country": "name_de",
     "registry.Event": "description",
     "registry.ImportRun": "file_name",
@@ -235,6 +253,9 @@ def make_record():
         ),
         "registry.Association": Association.objects.create(
             slug="koeln-liverpool", name="Partnerschaftsverein", municipality=koeln
+        ),
+        "registry.CorrectionReport": CorrectionReport.objects.create(
+            municipality=koeln, text="Founded in 1953", language="en"
         ),
         "registry.Country": country("LU"),
         "registry.Event": Event.objects.create(
@@ -282,6 +303,7 @@ def add_values(label, others):
             "kind": "exonym",
         },
         "registry.Association": {"slug": "verein", "name": "Verein"},
+        "registry.CorrectionReport": {},
         "registry.Country": {"code": "XA", "name_en": "Atlantis", "name_de": "Atlantis"},
         "registry.Event": {
             "kind": "visit",
@@ -348,7 +370,7 @@ def payloads(label, target, others, pages):
     """What each POST sends: what would succeed for a superuser, where anything would."""
     admin_client = Client()
     admin_client.force_login(User.objects.get(username="boss"))
-    no_add_form = ("registry.ImportRun", "registry.ReviewFlag")
+    no_add_form = ("registry.ImportRun", "registry.ReviewFlag", "registry.CorrectionReport")
     add = form_data(admin_client.get(pages["add"])) if label not in no_add_form else {}
     add.update({name: str(value) for name, value in add_values(label, others).items()})
     change = form_data(admin_client.get(pages["change"]))

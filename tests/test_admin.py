@@ -32,6 +32,7 @@ from django.utils.timezone import localtime
 from registry.models import (
     AlternativeName,
     Association,
+    CorrectionReport,
     Country,
     Event,
     ImportRun,
@@ -1041,6 +1042,7 @@ REGISTERED = [
     "auth.User",
     "registry.AlternativeName",
     "registry.Association",
+    "registry.CorrectionReport",
     "registry.Country",
     "registry.Event",
     "registry.ImportRun",
@@ -1094,11 +1096,13 @@ def full_record(superuser):
     )
     ImportRun.objects.create(file_name="partners.csv", sha256="0" * 64, user=superuser)
     ReviewFlag.objects.create(record=signed, comment="Is it still official?", created_by=superuser)
+    CorrectionReport.objects.create(partnership=signed, text="Signed in 1989", language="de")
     return {
         "auth.Group": Group.objects.get(name="Editors"),
         "auth.User": superuser,
         "registry.AlternativeName": cologne.alternative_names.get(),
         "registry.Association": Association.objects.get(),
+        "registry.CorrectionReport": CorrectionReport.objects.get(),
         "registry.Country": country("DE"),
         "registry.Event": Event.objects.get(kind=Event.Kind.SIGNING),
         "registry.ImportRun": ImportRun.objects.get(),
@@ -1140,6 +1144,8 @@ def test_every_admin_page_of_every_model_opens(client, superuser, label):
     if label == "registry.ImportRun":  # written by the import command, kept as written
         expected.update({"add": 403, "delete": 403})
     if label == "registry.ReviewFlag":  # made on the flagged record's page
+        expected.update({"add": 403})
+    if label == "registry.CorrectionReport":  # reported on the public site
         expected.update({"add": 403})
     assert statuses == expected
 
@@ -1532,8 +1538,8 @@ def relation_fields():
         (model._meta.label, field.name)
         for model, model_admin in admin.site._registry.items()
         # Import runs are written by the import command only, flags on the flagged record's
-        # page: no add form.
-        if model not in (ImportRun, ReviewFlag)
+        # page, corrections on the public site: no add form.
+        if model not in (ImportRun, ReviewFlag, CorrectionReport)
         for field in model._meta.get_fields()
         if field.is_relation and not field.auto_created
     )

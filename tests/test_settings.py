@@ -227,3 +227,40 @@ def test_the_checkouts_own_env_file(tmp_path, env_text, under_pytest, debug):
         assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
     else:
         assert (result.returncode, result.stdout, result.stderr) == (0, f"{debug}\n", "")
+
+
+def test_mail_to_staff_is_printed_on_a_laptop_and_sent_by_smtp_in_production():
+    code = (
+        "from django.conf import settings; m = settings.MAILERS['default']; "
+        "print(m['BACKEND'].rsplit('.', 2)[-2], m.get('OPTIONS', {}).get('host'), "
+        "settings.CORRECTIONS_EMAIL, settings.CORRECTIONS_PER_HOUR)"
+    )
+    assert run_settings(code, DEBUG="1").stdout == "console None [] 5\n"
+    assert run_settings(code, SECRET_KEY="k" * 50).stdout == "smtp localhost [] 5\n"
+    assert (
+        run_settings(
+            code,
+            DEBUG="1",
+            EMAIL_BACKEND="smtp",
+            EMAIL_HOST="mail.example",
+            CORRECTIONS_EMAIL="a@example.org, b@example.org",
+            CORRECTIONS_PER_HOUR="20",
+        ).stdout
+        == "smtp mail.example ['a@example.org', 'b@example.org'] 20\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        (
+            "EMAIL_BACKEND",
+            "pigeon",
+            "EMAIL_BACKEND must be one of console, smtp, dummy, not 'pigeon'.",
+        ),
+        ("CORRECTIONS_PER_HOUR", "0", "CORRECTIONS_PER_HOUR must be 1 or more; got 0."),
+    ],
+)
+def test_wrong_mail_settings_stop_the_start(variable, value, message):
+    result = run_settings(DEBUG="1", **{variable: value})
+    assert f"django.core.exceptions.ImproperlyConfigured: {message}\n" in result.stderr

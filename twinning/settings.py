@@ -351,5 +351,40 @@ LOGGING = {
     },
 }
 
+# Mail to staff (a correction reported on the public site), Django's MAILERS: printed to the
+# console with DEBUG on (a laptop), sent through EMAIL_HOST with it off (`check --deploy`
+# refuses the console in production); EMAIL_BACKEND chooses either way.
+EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip() or ("console" if DEBUG else "smtp")
+if _email_backend not in EMAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND must be one of {', '.join(EMAIL_BACKENDS)}, not {_email_backend!r}."
+    )
+MAILERS = {"default": {"BACKEND": EMAIL_BACKENDS[_email_backend]}}
+if _email_backend == "smtp":
+    MAILERS["default"]["OPTIONS"] = {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 25),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "timeout": env_int("EMAIL_TIMEOUT", 10),
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is told of a reported correction: CORRECTIONS_EMAIL, else the MANAGERS, else nobody.
+MANAGERS = [(address, address) for address in env_list("MANAGERS")]
+CORRECTIONS_EMAIL = env_list("CORRECTIONS_EMAIL")
+# How many corrections one address may report in an hour (registry.corrections).
+CORRECTIONS_PER_HOUR = env_int("CORRECTIONS_PER_HOUR", 5)
+if CORRECTIONS_PER_HOUR < 1:
+    raise ImproperlyConfigured(
+        f"CORRECTIONS_PER_HOUR must be 1 or more; got {CORRECTIONS_PER_HOUR}."
+    )
+
 # simple_history keeps who changed what; reverting goes through the admin's history view.
 SIMPLE_HISTORY_REVERT_DISABLED = False

@@ -9,7 +9,8 @@ the set-based counting SQL on its own:
   associations; ``partnership_queries``: their QuerySet;
 - ``changes``: the dated changes of kind and status, on one abstract base;
 - ``events``, ``sources``, ``imports`` (the import runs, reverting one, and the files
-  uploaded in the admin to be imported), ``flags`` (a record flagged for review);
+  uploaded in the admin to be imported), ``flags`` (a record flagged for review),
+  ``corrections`` (mistakes reported by the public, for staff);
 - ``counting``: the SQL that counts each municipality's partners for rankings and the stored
   count; ``display``: names in the active language, quick URLs and choice labels.
 
@@ -18,6 +19,7 @@ Every name below is importable from here, as ``registry.models.Partnership``.
 
 from registry.dates import end_not_before_start
 from registry.models.changes import DatedChangeManager, KindChange, StatusChange
+from registry.models.corrections import CorrectionReport, CorrectionReportQuerySet
 from registry.models.counting import participations_sql
 from registry.models.display import QuickDisplay, name_choices, quick_reverse
 from registry.models.events import Event, EventManager, EventQuerySet
@@ -48,6 +50,8 @@ __all__ = [
     "AlternativeName",
     "AlternativeNameManager",
     "Association",
+    "CorrectionReport",
+    "CorrectionReportQuerySet",
     "Country",
     "CountryQuerySet",
     "DatedChangeManager",
