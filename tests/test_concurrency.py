@@ -6,7 +6,7 @@ import time
 
 import pytest
 from admin_pages import ADD, add_form, change_url, form_data, form_errors
-from conftest import municipality, partnership, staff_user
+from conftest import municipality, partnership, sourced_partnership, staff_user
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -102,7 +102,9 @@ def slow_saves(monkeypatch):
 
 
 def test_two_staff_saving_the_same_form_at_once_one_wins_the_other_is_told(editor, slow_saves):
-    twinning = partnership(municipality("Köln"), municipality("Liverpool", "GB"), start="1952")
+    twinning = sourced_partnership(
+        municipality("Köln"), municipality("Liverpool", "GB"), start="1952"
+    )
     url = change_url(twinning)
     colleague = staff_user("colleague", group="Editors")
     clients = {}
