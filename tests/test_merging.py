@@ -3,9 +3,11 @@
 import io
 import json
 from collections import Counter
+from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -17,10 +19,12 @@ from registry.models import (
     Country,
     Event,
     Membership,
+    Merge,
     Municipality,
     Partnership,
     Source,
 )
+from tests.admin_pages import page_messages
 from tests.conftest import database_state, municipality, network, partnership
 
 pytestmark = pytest.mark.django_db
@@ -263,3 +267,187 @@ class RandomMergeTests(HypothesisTestCase):
         assert self.stored() == self.counted_here()
         undo_merge(record, None)
         assert dump() == before
+
+
+class _ListItems(HTMLParser):
+    """The text of each item of the list of class ``css_class`` (nested lists included)."""
+
+    def __init__(self, css_class):
+        super().__init__()
+        self.css_class, self.items, self._depth, self._item = css_class, [], 0, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "ul" and (self._depth or self.css_class in (dict(attrs).get("class") or "")):
+            self._depth += 1
+        elif tag == "li" and self._depth == 1:
+            self._item = []
+
+    def handle_endtag(self, tag):
+        if tag == "ul" and self._depth:
+            self._depth -= 1
+        elif tag == "li" and self._depth == 1 and self._item is not None:
+            self.items.append(" ".join(" ".join(self._item).split()))
+            self._item = None
+
+    def handle_data(self, data):
+        if self._item is not None:
+            self._item.append(data)
+
+
+def list_items(response, css_class):
+    parser = _ListItems(css_class)
+    parser.feed(response.content.decode())
+    return parser.items
+
+
+def merge_url(town):
+    return reverse("admin:registry_municipality_merge", args=[town.pk])
+
+
+def world(partners):
+    """Köln, and "Koeln" with ``partners`` partnerships, one of them duplicating Köln's."""
+    koeln, koeln_twice = municipality("Köln"), municipality("Koeln")
+    lille = municipality("Lille", "FR")
+    partnership(koeln, lille)
+    partnership(koeln_twice, lille)
+    for number in range(partners - 1):
+        partnership(koeln_twice, municipality(f"Partner {number}"))
+    return koeln, koeln_twice
+
+
+@pytest.mark.parametrize("partners", [1, 3])
+def test_the_preview_lists_what_moves_writes_nothing_in_constant_queries(
+    editor_client, django_assert_num_queries, partners
+):
+    koeln, koeln_twice = world(partners)
+    before = database_state()
+    with django_assert_num_queries(16):
+        response = editor_client.get(merge_url(koeln_twice), {"into": koeln.pk})
+    assert response.status_code == 200
+    assert database_state() == before
+    moved = [f"Koeln – Partner {number}" for number in range(partners - 1)]
+    counted = f"{partners - 1} partnership{'' if partners == 2 else 's'} move to Köln"
+    counted = counted.replace("partnership move", "partnership moves")
+    assert list_items(response, "merge-preview") == [
+        f"{counted}: {' '.join(moved)}" if moved else counted,
+        "1 partnership duplicates one of Köln's and is merged into it, both sources kept: "
+        "Koeln – Lille into Köln – Lille",
+        "0 memberships move",
+        "0 memberships are merged into Köln's",
+        "0 events move",
+        "0 alternative names move",
+        "“Koeln” becomes an alternative name of Köln",
+        "0 municipalities part of it or merged into it now belong to Köln",
+        "0 sources of Koeln become sources of Köln",
+    ]
+
+
+def test_confirming_merges_and_the_merges_list_undoes_it(editor_client):
+    koeln, koeln_twice = world(2)
+    response = editor_client.post(merge_url(koeln_twice), {"into": koeln.pk})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:registry_municipality_change", args=[koeln.pk])
+    assert not Municipality.objects.filter(pk=koeln_twice.pk).exists()
+    record = Merge.objects.get()
+    undo = reverse("admin:registry_merge_undo", args=[record.pk])
+    listed = editor_client.get(reverse("admin:registry_merge_changelist"))
+    assert f'href="{undo}"' in listed.content.decode()
+    confirmation = editor_client.get(undo)
+    assert confirmation.status_code == 200 and Merge.objects.get().undone is None
+    response = editor_client.post(undo)
+    assert response.status_code == 302
+    assert Municipality.objects.get(pk=koeln_twice.pk).name == "Koeln"
+    assert Merge.objects.get().undone is not None
+
+
+def test_a_merge_between_partners_is_refused_on_the_preview_and_on_post(editor_client):
+    koeln, koeln_twice = municipality("Köln"), municipality("Koeln")
+    partnership(koeln, koeln_twice)
+    response = editor_client.get(merge_url(koeln_twice), {"into": koeln.pk})
+    assert list_items(response, "merge-refused") == [
+        "“Köln – Koeln” is a partnership between the two: end or delete it before merging."
+    ]
+    assert "Yes, merge them" not in response.content.decode()
+    response = editor_client.post(merge_url(koeln_twice), {"into": koeln.pk})
+    assert response.status_code == 302
+    assert Municipality.objects.filter(pk=koeln_twice.pk).exists()
+
+
+CHOICE_REFUSED = "Select a valid choice. That choice is not one of the available choices."
+
+
+@pytest.mark.parametrize(
+    ("into", "message"),
+    [
+        ("abc", CHOICE_REFUSED),
+        ("999999", CHOICE_REFUSED),
+        ("1\x00", "Null characters are not allowed."),
+    ],
+)
+def test_a_bad_choice_is_a_400_with_the_form(editor_client, into, message):
+    town = municipality("Koeln")
+    response = editor_client.get(merge_url(town), {"into": into})
+    assert response.status_code == 400
+    assert (
+        f'<ul class="errorlist" id="id_into_error"><li>{message}</li></ul>'
+        in response.content.decode()
+    )
+
+
+def test_reviewers_may_not_merge_make_districts_or_undo(reviewer_client, editor):
+    koeln, koeln_twice = world(1)
+    record = merge(koeln, municipality("Coeln"), editor)
+    for url in (
+        merge_url(koeln_twice),
+        reverse("admin:registry_municipality_district", args=[koeln_twice.pk]),
+        reverse("admin:registry_merge_undo", args=[record.pk]),
+    ):
+        assert reviewer_client.get(url, {"into": koeln.pk}).status_code == 403
+        assert reviewer_client.post(url, {"into": koeln.pk}).status_code == 403
+    assert Merge.objects.get().undone is None
+    assert koeln_twice.parent is None
+
+
+def test_the_action_takes_exactly_one_town_to_the_merge_page(editor_client):
+    koeln, koeln_twice = world(1)
+    changelist = reverse("admin:registry_municipality_changelist")
+    response = editor_client.post(
+        changelist, {"action": "merge_into_another", "_selected_action": [koeln_twice.pk]}
+    )
+    assert response["Location"] == merge_url(koeln_twice)
+    response = editor_client.post(
+        changelist,
+        {"action": "merge_into_another", "_selected_action": [koeln.pk, koeln_twice.pk]},
+        follow=True,
+    )
+    assert page_messages(response) == [("error", "Select exactly one municipality for this.")]
+
+
+def test_making_a_district_in_the_admin(editor_client):
+    berlin, neukoelln = municipality("Berlin"), municipality("Neukölln")
+    url = reverse("admin:registry_municipality_district", args=[neukoelln.pk])
+    before = database_state()
+    response = editor_client.get(url, {"into": berlin.pk})
+    assert database_state() == before
+    assert "Neukölln becomes a district of Berlin; it keeps its partnerships." in (
+        response.content.decode()
+    )
+    assert editor_client.post(url, {"into": berlin.pk}).status_code == 302
+    neukoelln.refresh_from_db()
+    assert neukoelln.parent == berlin
+
+
+def test_the_preview_and_the_history_in_german(editor_client):
+    koeln, koeln_twice = world(1)
+    response = editor_client.get(
+        merge_url(koeln_twice), {"into": koeln.pk}, headers={"Accept-Language": "de"}
+    )
+    assert list_items(response, "merge-preview")[:2] == [
+        "0 Partnerschaften gehen an Köln über",
+        "1 Partnerschaft doppelt eine von Köln und wird mit ihr zusammengeführt, "
+        "beide Quellen bleiben: Koeln – Lille in Köln – Lille",
+    ]
+    editor_client.post(
+        merge_url(koeln_twice), {"into": koeln.pk}, headers={"Accept-Language": "de"}
+    )
+    assert koeln.history.latest().history_change_reason == "Koeln in Köln zusammengeführt"

@@ -17,7 +17,8 @@ name, so "koln" and "Cologne" find Köln.
 - ``imports``: the import runs, importing a file (dry run, confirmation, progress) and
   reverting a run after a confirmation listing what goes;
 - ``versions``: what each version in a history changed; ``flagging``: "Flag for review" on
-  every record; ``flags``: the list of review flags, for Editors.
+  every record; ``flags``: the list of review flags, for Editors;
+- ``merging``: merging a municipality into another, making it a district, undoing a merge.
 """
 
-from registry.admin import accounts, flags, imports, records  # noqa: F401  # registers the admins
+from registry.admin import accounts, flags, imports, merging, records  # noqa: F401  # registers the admins
