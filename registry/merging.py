@@ -402,12 +402,16 @@ def undo_problems(merge_record):
                 % {"record": version.instance, "date": version.history_date}
             )
     b = next(
-        row
-        for row in merge_record.snapshot
-        if row["model"] == "registry.municipality" and row["pk"] == merge_record.merged_pk
+        (
+            row
+            for row in merge_record.snapshot
+            if row["model"] == "registry.municipality" and row["pk"] == merge_record.merged_pk
+        ),
+        None,
     )
     if (
-        Municipality.objects.filter(slug=b["fields"]["slug"])
+        b is not None
+        and Municipality.objects.filter(slug=b["fields"]["slug"])
         .exclude(pk=merge_record.merged_pk)
         .exists()
     ):
