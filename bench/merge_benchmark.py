@@ -1,18 +1,16 @@
 """Time merging the busiest town into another, and undoing it, at world scale.
 
-    .venv/bin/python bench/merge_benchmark.py --database-url sqlite:////tmp/merge-world.sqlite3
-    .venv/bin/python bench/merge_benchmark.py --database-url ... --build   # worldgen first
+    .venv/bin/python bench/worldgen.py --scale 1 --database-url sqlite:////tmp/world.sqlite3
+    .venv/bin/python bench/merge_benchmark.py --database-url sqlite:////tmp/world.sqlite3
 
 B is the town with the most partners; A the busiest town of B's country that the merge does
 not refuse (no partnership with B). Prints the preview's (``plan_merge``), the merge's and the
 undo's times, in process, and checks that every stored count equals a full recount after each.
-With ``--build`` the database is emptied and the world built first (bench/worldgen.py): never
-point it at real data.
+It merges and undoes in the database named: never point it at real data.
 """
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,15 +22,7 @@ sys.path.insert(0, str(ROOT))
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--build", action="store_true", help="build the world first")
-    parser.add_argument("--scale", default="1")
     args = parser.parse_args()
-    if args.build:
-        subprocess.run(  # noqa: S603 - our own script
-            [sys.executable, str(ROOT / "bench" / "worldgen.py"), "--scale", args.scale]
-            + ["--database-url", args.database_url],
-            check=True,
-        )
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("SECRET_KEY", "benchmark-only-key")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "twinning.settings")
