@@ -7,7 +7,10 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
+from django.utils import formats
+from django.utils.timezone import localtime
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -451,3 +454,20 @@ def test_the_preview_and_the_history_in_german(editor_client):
         merge_url(koeln_twice), {"into": koeln.pk}, headers={"Accept-Language": "de"}
     )
     assert koeln.history.latest().history_change_reason == "Koeln in Köln zusammengeführt"
+
+
+def test_the_history_of_the_town_kept_offers_the_undo(editor_client, reviewer, editor):
+    koeln, koeln_twice = world(1)
+    record = merge(koeln, koeln_twice, editor)
+    history = reverse("admin:registry_municipality_history", args=[koeln.pk])
+    undo = reverse("admin:registry_merge_undo", args=[record.pk])
+    when = formats.date_format(localtime(record.created), "DATETIME_FORMAT")
+    assert list_items(editor_client.get(history), "merges-into") == [
+        f"Koeln was merged into it on {when}. Undo"
+    ]
+    assert f'href="{undo}"' in editor_client.get(history).content.decode()
+    reviewer_client = Client()
+    reviewer_client.force_login(reviewer)
+    assert list_items(reviewer_client.get(history), "merges-into") == []
+    undo_merge(record, editor)
+    assert list_items(editor_client.get(history), "merges-into") == []

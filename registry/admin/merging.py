@@ -4,8 +4,8 @@ On the municipalities' list, the actions "Merge into another municipality…" an
 district of…" take exactly one selected municipality B to a page choosing A; choosing shows
 the preview (``registry.merging.plan_merge``: what moves, what is merged, what refuses the
 merge) and only its POST writes. The merges' list has an "Undo" button for each merge, with a
-confirmation page. Those with ``registry.merge_municipality`` may do all of it (superusers,
-Editors); GET never writes.
+confirmation page; so has the history of the municipality a merge went into. Those with
+``registry.merge_municipality`` may do all of it (superusers, Editors); GET never writes.
 """
 
 from django import forms
@@ -72,8 +72,22 @@ class MergeActionsMixin:
             *super().get_urls(),
         ]
 
+    object_history_template = "admin/registry/municipality/object_history.html"
+
     def has_merge_permission(self, request):
         return request.user.has_perm(PERMISSION)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The history, with an "Undo" for each merge into this town not undone yet."""
+        merges = []
+        if self.has_merge_permission(request) and str(object_id).isdigit():
+            merges = list(
+                Merge.objects.filter(into_id=int(object_id), undone__isnull=True).order_by(
+                    "-created", "-pk"
+                )
+            )
+        extra_context = {**(extra_context or {}), "merges_into": merges}
+        return super().history_view(request, object_id, extra_context)
 
     def _one(self, request, queryset, url_name):
         keys = list(queryset.values_list("pk", flat=True)[:2])
