@@ -107,15 +107,18 @@ def recount_after_membership_delete(sender, instance, **kwargs):
 def grant_group_permissions(sender, app_config, using, **kwargs):
     """Give the staff groups their permissions on every model of the registry.
 
-    The groups are created by a migration; this runs after every ``migrate`` so that a model
-    added later is covered without a migration of its own. Editors may view, add and change
-    (resolving a review flag is changing it); Reviewers may view, and add review flags. Nobody
-    in these groups has the permission to delete (Editors may delete what they entered
-    themselves within a day: ``registry.admin.base.HistoryAdmin``).
+        The groups are created by a migration; this runs after every ``migrate`` so that a model
+        added later is covered without a migration of its own. Editors may view, add and change
+        (resolving a review flag is changing it), and merge municipalities (``registry.merging``,
+    which they may undo); Reviewers may view, and add review flags. Nobody
+        in these groups has the permission to delete (Editors may delete what they entered
+        themselves within a day: ``registry.admin.base.HistoryAdmin``).
     """
     permissions = Permission.objects.using(using).filter(content_type__app_label="registry")
     grants = {
-        EDITORS: permissions.filter(codename__regex=r"^(view|add|change)_"),
+        EDITORS: permissions.filter(
+            Q(codename__regex=r"^(view|add|change)_") | Q(codename="merge_municipality")
+        ),
         REVIEWERS: permissions.filter(
             Q(codename__startswith="view_") | Q(codename="add_reviewflag")
         ),

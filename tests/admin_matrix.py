@@ -10,6 +10,7 @@ from conftest import sourced_partnership as partnership
 from django.contrib.auth.models import Group, Permission, User
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from registry.models import (
     AlternativeName,
@@ -19,6 +20,7 @@ from registry.models import (
     ImportRun,
     KindChange,
     Membership,
+    Merge,
     Region,
     ReviewFlag,
     Source,
@@ -194,6 +196,16 @@ MATRIX = {
     },
     "registry.KindChange": registry_model(),
     "registry.Membership": registry_model(),
+    # Merges are made by the municipalities' action and undone by their own button: the
+    # admin's pages only show them.
+    "registry.Merge": {
+        "anonymous": EVERYWHERE_LOGIN_NO_HISTORY,
+        "non-staff with every permission": EVERYWHERE_LOGIN_NO_HISTORY,
+        "staff": NO_PERMISSION_NO_HISTORY,
+        "reviewer": VIEW_IMPORT_RUNS,
+        "editor": VIEW_IMPORT_RUNS,
+        "superuser": VIEW_IMPORT_RUNS,
+    },
     "registry.Municipality": registry_model(),
     "registry.Partnership": registry_model(),
     "registry.Region": registry_model(),
@@ -224,6 +236,7 @@ TEXT_FIELD = {
     "registry.ImportRun": "file_name",
     "registry.KindChange": "note",
     "registry.Membership": "note",
+    "registry.Merge": "merged_name",
     "registry.Municipality": "seeking_description",
     "registry.Partnership": "description",
     "registry.Region": "code",
@@ -267,6 +280,9 @@ def make_record():
         ),
         "registry.Membership": Membership.objects.create(
             partnership=link, municipality=municipality("Birkenhead", "GB"), side="second"
+        ),
+        "registry.Merge": Merge.objects.create(
+            created=timezone.now(), into=koeln, into_name="Köln", merged_name="Coeln", merged_pk=0
         ),
         "registry.Municipality": bonn,
         "registry.Partnership": link,
@@ -322,6 +338,7 @@ def add_values(label, others):
             "municipality": others["bonn"].pk,
             "side": "first",
         },
+        "registry.Merge": {"merged_name": "Forged", "into_name": "Köln", "merged_pk": 1},
         "registry.Municipality": {
             "name": "Neustadt",
             "slug": "neustadt",
@@ -370,7 +387,12 @@ def payloads(label, target, others, pages):
     """What each POST sends: what would succeed for a superuser, where anything would."""
     admin_client = Client()
     admin_client.force_login(User.objects.get(username="boss"))
-    no_add_form = ("registry.ImportRun", "registry.ReviewFlag", "registry.CorrectionReport")
+    no_add_form = (
+        "registry.ImportRun",
+        "registry.Merge",
+        "registry.ReviewFlag",
+        "registry.CorrectionReport",
+    )
     add = form_data(admin_client.get(pages["add"])) if label not in no_add_form else {}
     add.update({name: str(value) for name, value in add_values(label, others).items()})
     change = form_data(admin_client.get(pages["change"]))

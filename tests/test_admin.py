@@ -27,7 +27,7 @@ from django.contrib.auth.models import Group, User
 from django.db.models import CharField
 from django.test import RequestFactory
 from django.utils.formats import date_format
-from django.utils.timezone import localtime
+from django.utils.timezone import localtime, now
 
 from registry.models import (
     AlternativeName,
@@ -38,6 +38,7 @@ from registry.models import (
     ImportRun,
     KindChange,
     Membership,
+    Merge,
     Municipality,
     Partnership,
     Region,
@@ -548,7 +549,11 @@ def test_the_migration_creates_the_two_staff_groups_with_their_permissions(db):
     assert {codename for codename in reviewers if codename.endswith("_partnership")} == {
         "view_partnership"
     }
-    assert {codename.split("_")[0] for codename in editors} == {"view", "add", "change"}
+    assert {codename.split("_")[0] for codename in editors} == {"view", "add", "change", "merge"}
+    # What Editors may beyond that is to merge municipalities (and undo a merge).
+    assert {codename for codename in editors if codename.startswith("merge_")} == {
+        "merge_municipality"
+    }
     assert {codename.split("_")[0] for codename in reviewers} == {"view", "add"}
     # What Reviewers add is a flag for review, nothing else.
     assert {codename for codename in reviewers if not codename.startswith("view_")} == {
@@ -1048,6 +1053,7 @@ REGISTERED = [
     "registry.ImportRun",
     "registry.KindChange",
     "registry.Membership",
+    "registry.Merge",
     "registry.Municipality",
     "registry.Partnership",
     "registry.Region",
@@ -1097,6 +1103,14 @@ def full_record(superuser):
     ImportRun.objects.create(file_name="partners.csv", sha256="0" * 64, user=superuser)
     ReviewFlag.objects.create(record=signed, comment="Is it still official?", created_by=superuser)
     CorrectionReport.objects.create(partnership=signed, text="Signed in 1989", language="de")
+    Merge.objects.create(
+        created=now(),
+        created_by=superuser,
+        into=cologne,
+        into_name="Köln",
+        merged_name="Koeln",
+        merged_pk=0,
+    )
     return {
         "auth.Group": Group.objects.get(name="Editors"),
         "auth.User": superuser,
@@ -1108,6 +1122,7 @@ def full_record(superuser):
         "registry.ImportRun": ImportRun.objects.get(),
         "registry.KindChange": KindChange.objects.get(),
         "registry.Membership": signed.memberships.get(),
+        "registry.Merge": Merge.objects.get(),
         "registry.Municipality": cologne,
         "registry.Partnership": signed,
         "registry.Region": region,
@@ -1147,6 +1162,8 @@ def test_every_admin_page_of_every_model_opens(client, superuser, label):
         expected.update({"add": 403})
     if label == "registry.CorrectionReport":  # reported on the public site
         expected.update({"add": 403})
+    if label == "registry.Merge":  # made by the municipalities' action, undone by its button
+        expected.update({"add": 403, "delete": 403})
     assert statuses == expected
 
 
@@ -1538,8 +1555,9 @@ def relation_fields():
         (model._meta.label, field.name)
         for model, model_admin in admin.site._registry.items()
         # Import runs are written by the import command only, flags on the flagged record's
-        # page, corrections on the public site: no add form.
-        if model not in (ImportRun, ReviewFlag, CorrectionReport)
+        # page, corrections on the public site, merges by the municipalities' action: no add
+        # form.
+        if model not in (ImportRun, Merge, ReviewFlag, CorrectionReport)
         for field in model._meta.get_fields()
         if field.is_relation and not field.auto_created
     )

@@ -25,9 +25,11 @@ pytestmark = pytest.mark.django_db
 # Every admin add, change and delete, of every model the admin edits.
 
 # Import runs are written by imports only, review flags on the flagged record's page
-# (tests/test_review_flags.py), corrections on the public site (tests/test_corrections.py).
+# (tests/test_review_flags.py), corrections on the public site (tests/test_corrections.py),
+# merges by the municipalities' action (tests/test_merging.py).
 EDITED_IN_THE_ADMIN = sorted(
-    set(MATRIX) - {"registry.ImportRun", "registry.ReviewFlag", "registry.CorrectionReport"}
+    set(MATRIX)
+    - {"registry.ImportRun", "registry.Merge", "registry.ReviewFlag", "registry.CorrectionReport"}
 )
 
 

@@ -18,7 +18,15 @@ name, so "koln" and "Cologne" find Köln.
   reverting a run after a confirmation listing what goes;
 - ``versions``: what each version in a history changed; ``flagging``: "Flag for review" on
   every record; ``flags``: the list of review flags, for Editors; ``corrections``: the
-  corrections reported by the public, with their status.
+  corrections reported by the public, with their status;
+- ``merging``: merging a municipality into another, making it a district, undoing a merge.
 """
 
-from registry.admin import accounts, corrections, flags, imports, records  # noqa: F401  # registers the admins
+from registry.admin import (  # noqa: F401  # registers the admins
+    accounts,
+    corrections,
+    flags,
+    imports,
+    merging,
+    records,
+)

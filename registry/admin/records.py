@@ -18,6 +18,7 @@ from registry.admin.list_filters import (
     PartnerCountryListFilter,
     RelatedExistsListFilter,
 )
+from registry.admin.merging import MergeActionsMixin
 from registry.models import (
     AlternativeName,
     Association,
@@ -99,8 +100,9 @@ class MunicipalityEventInline(admin.StackedInline):
 
 
 @admin.register(Municipality)
-class MunicipalityAdmin(QuerySetSearchMixin, HistoryAdmin):
+class MunicipalityAdmin(MergeActionsMixin, QuerySetSearchMixin, HistoryAdmin):
     list_display = ["name", "kind", "country", "region", "partner_count", "seeking_partner"]
+    actions = ["delete_selected", "merge_into_another", "make_district_of"]
     list_select_related = ["country", "region"]
     list_filter = ["kind", "seeking_partner", ("country", RelatedExistsListFilter)]
     # By the folded name, as the public list: the order an index holds (by ``name``, as the

@@ -8,6 +8,7 @@ the set-based counting SQL on its own:
 - ``partnerships``: partnerships and networks, members and joint partners, themes and
   associations; ``partnership_queries``: their QuerySet;
 - ``changes``: the dated changes of kind and status, on one abstract base;
+- ``merges`` (a municipality merged into another, to be undone);
 - ``events``, ``sources``, ``imports`` (the import runs, reverting one, and the files
   uploaded in the admin to be imported), ``flags`` (a record flagged for review),
   ``corrections`` (mistakes reported by the public, for staff);
@@ -25,6 +26,7 @@ from registry.models.display import QuickDisplay, name_choices, quick_reverse
 from registry.models.events import Event, EventManager, EventQuerySet
 from registry.models.flags import ReviewFlag, ReviewFlagQuerySet
 from registry.models.imports import ImportRun, ImportUpload
+from registry.models.merges import Merge
 from registry.models.municipality_queries import MunicipalityQuerySet
 from registry.models.partnership_queries import PartnershipQuerySet
 from registry.models.partnerships import (
@@ -63,6 +65,7 @@ __all__ = [
     "KindChange",
     "Membership",
     "MembershipManager",
+    "Merge",
     "Municipality",
     "MunicipalityQuerySet",
     "Partnership",
