@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -265,7 +266,7 @@ def test_an_import_that_cannot_get_sqlites_write_lock_says_so_in_one_line(tmp_pa
         "",
     )
     result = command()
-    with sqlite3.connect(database) as copy:
+    with closing(sqlite3.connect(database)) as copy:  # (a connection's `with` does not close)
         # Its number is the database's next one: a transactional test before this one (the
         # browser's admin import) may have used 1, as flushing a table keeps its sequence.
         runs = copy.execute("SELECT id FROM registry_importrun").fetchall()
